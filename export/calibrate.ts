@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Model } from '../src/model/types.js';
+import { ExportError } from './errors.js';
+
+export interface Threshold {
+  /** Flag an image when its adversarial_score is strictly above this value. */
+  readonly value: number;
+  readonly targetFpr: number;
+  /** Fraction of the calibration scores above `value` (≤ targetFpr by construction). */
+  readonly observedFpr: number;
+  readonly calibrationImages: number;
+}
+
+/**
+ * The smallest threshold that flags at most ⌊fpr·n⌋ of the given clean scores: the
+ * (1 − fpr) empirical quantile, taken as an order statistic so that ties cannot push
+ * the false-positive rate on the calibration set above the target.
+ */
+export function thresholdForFpr(scores: Float32Array | readonly number[], targetFpr: number): Threshold {
+  if (!(targetFpr > 0 && targetFpr < 1)) {
+    throw new ExportError('EXPORT_BAD_OPTION', `target false-positive rate ${targetFpr} is invalid: expected a number in (0, 1)`);
+  }
+  const n = scores.length;
+  if (n === 0) throw new ExportError('EXPORT_CALIBRATION_FAILED', 'no calibration scores: the calibration set is empty');
+  const sorted = Float64Array.from(scores).sort();
+  for (const s of sorted) {
+    if (!Number.isFinite(s)) throw new ExportError('EXPORT_CALIBRATION_FAILED', `calibration produced a non-finite adversarial score (${s})`);
+  }
+  const allowed = Math.floor(targetFpr * n);
+  const value = Math.min(1, Math.max(0, sorted[n - 1 - allowed] as number));
+  let above = 0;
+  for (const s of sorted) if (s > value) above++;
+  return { value, targetFpr, observedFpr: above / n, calibrationImages: n };
+}
+
+/**
+ * The model's adversarial score, 1 − P(clean), for NHWC images in [0, 1], computed
+ * in inference mode batch by batch. A model without a router scores 0.
+ */
+export function adversarialScores(model: Model, images: Float32Array, count: number, batchSize = 256): Float32Array {
+  const { height, width, channels } = model.config.input;
+  const per = height * width * channels;
+  if (images.length !== count * per) {
+    throw new ExportError(
+      'EXPORT_CALIBRATION_FAILED',
+      `calibration images hold ${images.length} values, expected ${count} × ${height}×${width}×${channels} = ${count * per}`,
+    );
+  }
+  const out = new Float32Array(count);
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    const score = tf.tidy(() => {
+      const x = tf.tensor4d(images.subarray(start * per, (start + n) * per), [n, height, width, channels]);
+      const result = model.forward(x, { training: false });
+      return result.pClean ? tf.sub(1, result.pClean) : tf.zeros([n]);
+    });
+    // Read outside tidy: tidy walks every element of a returned typed array.
+    out.set(score.dataSync() as Float32Array, start);
+    score.dispose();
+  }
+  return out;
+}
