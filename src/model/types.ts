@@ -42,6 +42,8 @@ export interface ArchConfig {
   readonly router: BackboneConfig;
   /** Exponent of the signal heads: ω = (tanh(Wψ + b) + 1)^β. */
   readonly beta: number;
+  /** BN momentum: running = m·running + (1 − m)·batch. Defaults to 0.9. */
+  readonly bnMomentum?: number;
 }
 
 export interface ForwardOptions {

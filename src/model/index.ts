@@ -1,0 +1,10 @@
+export * from './architecture.js';
+export { AwNet, createModel, type CreateModelOptions } from './awnet.js';
+export { BatchNorm, type BnAffine, type Norm, type NormContext } from './batch-norm.js';
+export * from './checkpoint.js';
+export { scaleChannels } from './dynamic-conv.js';
+export { ModelError, type ModelErrorCode } from './errors.js';
+export { MixBatchNorm } from './mix-batch-norm.js';
+export * from './presets.js';
+export { signalFromLogits, type RouterOutput } from './router.js';
+export type * from './types.js';
