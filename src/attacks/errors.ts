@@ -1,0 +1,21 @@
+/**
+ * Errors raised by the attacks on bad arguments. Each carries a stable `code` so
+ * callers (the trainer, the evaluate command) can tell them apart from crashes.
+ */
+export class AttackOptionsError extends Error {
+  readonly code = 'ATTACK_BAD_OPTION';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'AttackOptionsError';
+  }
+}
+
+export class AttackInputError extends Error {
+  readonly code = 'ATTACK_BAD_INPUT';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'AttackInputError';
+  }
+}
