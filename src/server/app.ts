@@ -1,0 +1,52 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Registry } from 'prom-client';
+import type { Config } from './config.js';
+import errorHandler from './error-handler.js';
+import metricsPlugin from './metrics-plugin.js';
+import type { EngineFactory } from './model-registry.js';
+import modelsPlugin from './models-plugin.js';
+import { registerOpenApi } from './openapi.js';
+import { packageVersion } from './repo-root.js';
+import classifyRoutes from './routes/classify.js';
+import metricsRoute from './routes/metrics.js';
+import oipRoutes from './routes/oip.js';
+import { ErrorSchema } from './schemas.js';
+import './fastify-types.js';
+
+export interface AppOptions {
+  readonly config: Config;
+  /** Where the metrics go; a fresh Registry when omitted (never prom-client's global one). */
+  readonly registry?: Registry;
+  /** Runs the models' batches; onnxruntime worker threads unless replaced (the HTTP-ceiling benchmark does). */
+  readonly engineFactory?: EngineFactory;
+  /** Fastify logger options; `false` silences it. */
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+const VERSION = packageVersion();
+
+/** Builds the service: models loaded, routes registered, not yet listening. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    bodyLimit: config.bodyLimitBytes,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('config', config);
+  app.addSchema(ErrorSchema);
+  await app.register(metricsPlugin, { registry: options.registry ?? new Registry(), flaggedWindowSeconds: config.flaggedWindowSeconds });
+  await app.register(errorHandler);
+  await app.register(modelsPlugin, {
+    files: config.models,
+    settings: config,
+    ...(options.engineFactory ? { engineFactory: options.engineFactory } : {}),
+  });
+  await registerOpenApi(app, VERSION);
+  await app.register(classifyRoutes);
+  await app.register(oipRoutes);
+  await app.register(metricsRoute);
+  return app;
+}

@@ -1,0 +1,167 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from './repo-root.js';
+
+export const EXECUTION_PROVIDERS = ['cuda', 'cpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Every environment variable the service reads; nothing else is configuration. */
+export const CONFIG_KEYS = [
+  'AWNET_HOST',
+  'AWNET_PORT',
+  'AWNET_MODELS',
+  'AWNET_EXECUTION_PROVIDERS',
+  'AWNET_WORKERS',
+  'AWNET_INTRA_OP_THREADS',
+  'AWNET_MAX_BATCH_SIZE',
+  'AWNET_MAX_BATCH_DELAY_MS',
+  'AWNET_QUEUE_LIMIT',
+  'AWNET_REQUEST_TIMEOUT_MS',
+  'AWNET_BODY_LIMIT_BYTES',
+  'AWNET_MAX_FILES',
+  'AWNET_MAX_INPUT_PIXELS',
+  'AWNET_FLAG_THRESHOLD',
+  'AWNET_FLAGGED_WINDOW_SECONDS',
+  'AWNET_SHUTDOWN_GRACE_MS',
+  'AWNET_LOG_LEVEL',
+] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** Absolute paths of the ONNX files to serve; the first is the default model. */
+  readonly models: readonly string[];
+  /** Tried in order; the first that creates a session is used. */
+  readonly executionProviders: readonly ExecutionProvider[];
+  /** Worker threads per model, each holding its own onnxruntime session. */
+  readonly workers: number;
+  readonly intraOpThreads: number;
+  readonly maxBatchSize: number;
+  readonly maxBatchDelayMs: number;
+  /** Images allowed to wait per model (in-flight batches not counted). */
+  readonly queueLimit: number;
+  readonly requestTimeoutMs: number;
+  readonly bodyLimitBytes: number;
+  readonly maxFiles: number;
+  readonly maxInputPixels: number;
+  /** Overrides every model's calibrated threshold when set. */
+  readonly flagThreshold: number | undefined;
+  readonly flaggedWindowSeconds: number;
+  readonly shutdownGraceMs: number;
+  readonly logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: ConfigKey,
+    detail: string,
+  ) {
+    super(`${variable}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_MODEL_FILES = ['models/fmnist-tiny-awnet.onnx', 'models/fmnist-tiny-static.onnx'];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function raw(env: Env, key: ConfigKey): string | undefined {
+  const value = env[key]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, key: ConfigKey, fallback: number, min: number, max: number): number {
+  const text = raw(env, key);
+  if (text === undefined) return fallback;
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new ConfigError(key, `'${text}' is not a whole number; valid: an integer from ${min} to ${max}`);
+  }
+  const value = Number(text);
+  if (value < min || value > max) {
+    throw new ConfigError(key, `${value} is out of range; valid: an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function fraction(env: Env, key: ConfigKey): number | undefined {
+  const text = raw(env, key);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^[0-9.eE+-]+$/.test(text) || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new ConfigError(key, `'${text}' is not valid; valid: a number from 0 to 1`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, key: ConfigKey, allowed: readonly T[], fallback: T): T {
+  const text = raw(env, key);
+  if (text === undefined) return fallback;
+  const value = text.toLowerCase() as T;
+  if (!allowed.includes(value)) throw new ConfigError(key, `'${text}' is not valid; valid: ${allowed.join(', ')}`);
+  return value;
+}
+
+function providers(env: Env): ExecutionProvider[] {
+  const text = raw(env, 'AWNET_EXECUTION_PROVIDERS') ?? 'cuda,cpu';
+  const list = text.split(',').map((p) => p.trim().toLowerCase());
+  const valid = `a comma-separated list of ${EXECUTION_PROVIDERS.join(', ')}`;
+  if (list.some((p) => p === '')) throw new ConfigError('AWNET_EXECUTION_PROVIDERS', `'${text}' has an empty entry; valid: ${valid}`);
+  for (const p of list) {
+    if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p)) {
+      throw new ConfigError('AWNET_EXECUTION_PROVIDERS', `'${p}' is not a known provider; valid: ${valid}`);
+    }
+  }
+  if (new Set(list).size !== list.length) {
+    throw new ConfigError('AWNET_EXECUTION_PROVIDERS', `'${text}' names a provider twice; valid: ${valid}`);
+  }
+  return list as ExecutionProvider[];
+}
+
+function modelPaths(env: Env, cwd: string): string[] {
+  const text = raw(env, 'AWNET_MODELS');
+  const entries = text === undefined ? DEFAULT_MODEL_FILES.map((f) => path.join(repoRoot(), f)) : text.split(',');
+  const paths = entries.map((e) => e.trim());
+  if (paths.some((p) => p === '')) {
+    throw new ConfigError('AWNET_MODELS', `'${text}' has an empty entry; valid: a comma-separated list of .onnx files`);
+  }
+  const resolved = paths.map((p) => path.resolve(cwd, p));
+  for (const file of resolved) {
+    if (!file.endsWith('.onnx')) throw new ConfigError('AWNET_MODELS', `${file} is not an .onnx file`);
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      throw new ConfigError('AWNET_MODELS', `${file} does not exist or is not a file`);
+    }
+  }
+  const names = resolved.map((f) => path.basename(f, '.onnx'));
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) {
+    throw new ConfigError('AWNET_MODELS', `two files are named ${twice}.onnx; model names (file names) must be unique`);
+  }
+  return resolved;
+}
+
+/** Reads and validates the whole configuration once; throws ConfigError naming the bad variable. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  return Object.freeze({
+    host: raw(env, 'AWNET_HOST') ?? '0.0.0.0',
+    port: integer(env, 'AWNET_PORT', 8080, 0, 65535),
+    models: Object.freeze(modelPaths(env, cwd)),
+    executionProviders: Object.freeze(providers(env)),
+    workers: integer(env, 'AWNET_WORKERS', 1, 1, 64),
+    intraOpThreads: integer(env, 'AWNET_INTRA_OP_THREADS', 1, 1, 256),
+    maxBatchSize: integer(env, 'AWNET_MAX_BATCH_SIZE', 32, 1, 1024),
+    maxBatchDelayMs: integer(env, 'AWNET_MAX_BATCH_DELAY_MS', 2, 0, 1000),
+    queueLimit: integer(env, 'AWNET_QUEUE_LIMIT', 512, 1, 1_000_000),
+    requestTimeoutMs: integer(env, 'AWNET_REQUEST_TIMEOUT_MS', 10_000, 1, 600_000),
+    bodyLimitBytes: integer(env, 'AWNET_BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    maxFiles: integer(env, 'AWNET_MAX_FILES', 16, 1, 1024),
+    maxInputPixels: integer(env, 'AWNET_MAX_INPUT_PIXELS', 4096 * 4096, 1, 1_000_000_000),
+    flagThreshold: fraction(env, 'AWNET_FLAG_THRESHOLD'),
+    flaggedWindowSeconds: integer(env, 'AWNET_FLAGGED_WINDOW_SECONDS', 300, 1, 86_400),
+    shutdownGraceMs: integer(env, 'AWNET_SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
+    logLevel: oneOf(env, 'AWNET_LOG_LEVEL', LOG_LEVELS, 'info'),
+  });
+}

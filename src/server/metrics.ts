@@ -1,0 +1,95 @@
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { FlaggedWindow } from './flagged-window.js';
+
+const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+const SCORE_BUCKETS = Array.from({ length: 20 }, (_, i) => Number(((i + 1) * 0.05).toFixed(2)));
+
+export interface ModelGauges {
+  readonly version: string;
+  readonly provider: string;
+  readonly queueCapacity: number;
+  readonly queueDepth: () => number;
+}
+
+/** Every metric the service exports (docs/metrics.md lists the same names). */
+export class ServiceMetrics {
+  readonly httpRequests: Counter<'route' | 'method' | 'status_code'>;
+  readonly httpDuration: Histogram<'route' | 'method' | 'status_code'>;
+  readonly preprocessDuration: Histogram<'model'>;
+  readonly queueWait: Histogram<'model'>;
+  readonly inferenceDuration: Histogram<'model'>;
+  readonly batchSize: Histogram<'model'>;
+  readonly imagesTotal: Counter<'model'>;
+  readonly imagesFlagged: Counter<'model'>;
+  readonly imagesClassified: Counter<'model' | 'label'>;
+  readonly adversarialScore: Histogram<'model'>;
+  readonly errors: Counter<'code'>;
+  readonly modelInfo: Gauge<'model' | 'version' | 'execution_provider'>;
+  readonly modelReady: Gauge<'model'>;
+  private readonly queueCapacity: Gauge<'model'>;
+  private readonly windows = new Map<string, FlaggedWindow>();
+  private readonly depths = new Map<string, () => number>();
+
+  constructor(
+    readonly registry: Registry,
+    private readonly windowSeconds: number,
+  ) {
+    const registers = [registry];
+    collectDefaultMetrics({ register: registry, prefix: 'awnet_' });
+    const http = { labelNames: ['route', 'method', 'status_code'] as const, registers };
+    const byModel = { labelNames: ['model'] as const, registers };
+    this.httpRequests = new Counter({ name: 'awnet_http_requests_total', help: 'HTTP requests answered, by route template, method and status code.', ...http });
+    this.httpDuration = new Histogram({ name: 'awnet_http_request_duration_seconds', help: 'Time from request received to response sent.', buckets: SECONDS_BUCKETS, ...http });
+    this.preprocessDuration = new Histogram({ name: 'awnet_preprocess_duration_seconds', help: 'Decoding and resizing of one image.', buckets: SECONDS_BUCKETS, ...byModel });
+    this.queueWait = new Histogram({ name: 'awnet_queue_wait_duration_seconds', help: 'Time an image waited in the batch queue before its batch started.', buckets: SECONDS_BUCKETS, ...byModel });
+    this.inferenceDuration = new Histogram({ name: 'awnet_inference_duration_seconds', help: 'Time the model ran for one batch.', buckets: SECONDS_BUCKETS, ...byModel });
+    this.batchSize = new Histogram({ name: 'awnet_batch_size', help: 'Images per batch given to the model.', buckets: BATCH_BUCKETS, ...byModel });
+    const depths = this.depths;
+    new Gauge({
+      name: 'awnet_queue_depth',
+      help: 'Images waiting for a batch slot.',
+      ...byModel,
+      collect() {
+        for (const [model, depth] of depths) this.set({ model }, depth());
+      },
+    });
+    this.queueCapacity = new Gauge({ name: 'awnet_queue_capacity', help: 'Images that may wait before new requests get 503 (AWNET_QUEUE_LIMIT).', ...byModel });
+    this.imagesTotal = new Counter({ name: 'awnet_images_total', help: 'Images the model scored.', ...byModel });
+    this.imagesFlagged = new Counter({ name: 'awnet_images_flagged_total', help: 'Images whose adversarial score reached the flagging threshold.', ...byModel });
+    this.imagesClassified = new Counter({ name: 'awnet_images_classified_total', help: 'Images by predicted label.', labelNames: ['model', 'label'], registers });
+    this.adversarialScore = new Histogram({ name: 'awnet_adversarial_score', help: "The router's probability that an image is adversarial.", buckets: SCORE_BUCKETS, ...byModel });
+    const windows = this.windows;
+    new Gauge({
+      name: 'awnet_flagged_fraction',
+      help: `Fraction of images flagged adversarial over the last ${windowSeconds} s (AWNET_FLAGGED_WINDOW_SECONDS).`,
+      ...byModel,
+      collect() {
+        for (const [model, window] of windows) this.set({ model }, window.fraction());
+      },
+    });
+    this.errors = new Counter({ name: 'awnet_errors_total', help: 'Error responses by stable error code.', labelNames: ['code'], registers });
+    this.modelInfo = new Gauge({ name: 'awnet_model_info', help: 'Served models (value 1), with version and the execution provider running them.', labelNames: ['model', 'version', 'execution_provider'], registers });
+    this.modelReady = new Gauge({ name: 'awnet_model_ready', help: '1 while the model takes requests, 0 otherwise.', ...byModel });
+  }
+
+  addModel(model: string, gauges: ModelGauges): void {
+    this.windows.set(model, new FlaggedWindow(this.windowSeconds));
+    this.depths.set(model, gauges.queueDepth);
+    this.queueCapacity.set({ model }, gauges.queueCapacity);
+    this.modelInfo.set({ model, version: gauges.version, execution_provider: gauges.provider }, 1);
+    this.modelReady.set({ model }, 0);
+    // Zero series exist from the start so rate() and ratios work before the first image.
+    this.imagesTotal.inc({ model }, 0);
+    this.imagesFlagged.inc({ model }, 0);
+  }
+
+  /** One scored image, from any route. */
+  recordImage(model: string, label: string, score: number, flagged: boolean): void {
+    this.imagesTotal.inc({ model });
+    if (flagged) this.imagesFlagged.inc({ model });
+    this.imagesClassified.inc({ model, label });
+    this.adversarialScore.observe({ model }, score);
+    this.windows.get(model)?.record(flagged);
+  }
+}

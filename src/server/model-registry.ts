@@ -1,0 +1,174 @@
+import type { Config } from './config.js';
+import type { BatchEngine } from './batch-engine.js';
+import { Batcher, type ImageOutput } from './batcher.js';
+import { Errors } from './errors.js';
+import { InferencePool } from './inference-pool.js';
+import type { ServiceMetrics } from './metrics.js';
+import { readModelMetadata, type ModelMetadata } from './model-metadata.js';
+
+export type ModelSettings = Pick<
+  Config,
+  | 'executionProviders'
+  | 'intraOpThreads'
+  | 'workers'
+  | 'maxBatchSize'
+  | 'maxBatchDelayMs'
+  | 'queueLimit'
+  | 'requestTimeoutMs'
+  | 'flagThreshold'
+>;
+
+/** Builds the engine that runs a model's batches; the default is a pool of onnxruntime workers. */
+export type EngineFactory = (file: string, metadata: ModelMetadata, settings: ModelSettings, log: (line: string) => void) => Promise<BatchEngine>;
+
+export const workerPoolEngine: EngineFactory = (file, metadata, settings, log) =>
+  InferencePool.start({
+    file,
+    providers: settings.executionProviders,
+    intraOpThreads: settings.intraOpThreads,
+    workers: settings.workers,
+    shape: metadata.input,
+    log,
+  });
+
+export interface ScoredImage extends ImageOutput {
+  readonly labelIndex: number;
+  readonly label: string;
+  readonly flagged: boolean;
+}
+
+/** One model being served: its metadata, its batch queue and its engine. */
+export class ServedModel {
+  private open = true;
+  ready = false;
+
+  constructor(
+    readonly file: string,
+    readonly metadata: ModelMetadata,
+    /** The calibrated threshold, or AWNET_FLAG_THRESHOLD when set. */
+    readonly threshold: number,
+    readonly engine: BatchEngine,
+    readonly batcher: Batcher,
+    private readonly metrics: ServiceMetrics,
+  ) {}
+
+  get name(): string {
+    return this.metadata.name;
+  }
+
+  get version(): string {
+    return this.metadata.version;
+  }
+
+  /** Scores images (C×H×W floats each) through the batch queue and records them in the metrics. */
+  async infer(images: readonly Float32Array[]): Promise<ScoredImage[]> {
+    if (!this.open) throw new Errors.NOT_READY(this.name);
+    const outputs = await this.batcher.submit(images);
+    return outputs.map((out) => {
+      let best = 0;
+      for (let k = 1; k < out.probabilities.length; k++) if (out.probabilities[k]! > out.probabilities[best]!) best = k;
+      const label = this.metadata.labels[best] ?? String(best);
+      const flagged = out.adversarialScore >= this.threshold;
+      this.metrics.recordImage(this.name, label, out.adversarialScore, flagged);
+      return { ...out, labelIndex: best, label, flagged };
+    });
+  }
+
+  setReady(ready: boolean): void {
+    this.ready = ready;
+    this.metrics.modelReady.set({ model: this.name }, ready ? 1 : 0);
+  }
+
+  /** Lets queued and running batches finish, then stops the engine. */
+  async close(): Promise<void> {
+    this.setReady(false);
+    await this.batcher.drained();
+    this.open = false;
+    await this.engine.close();
+  }
+}
+
+export class ModelRegistry {
+  private constructor(private readonly models: readonly ServedModel[]) {}
+
+  static async load(
+    files: readonly string[],
+    settings: ModelSettings,
+    metrics: ServiceMetrics,
+    log: (line: string) => void,
+    engineFactory: EngineFactory = workerPoolEngine,
+  ): Promise<ModelRegistry> {
+    const loaded: ServedModel[] = [];
+    try {
+      for (const file of files) {
+        const metadata = await readModelMetadata(file);
+        const engine = await engineFactory(file, metadata, settings, log);
+        const { channels, height, width } = metadata.input;
+        const batcher = new Batcher(
+          engine,
+          {
+            model: metadata.name,
+            maxBatchSize: settings.maxBatchSize,
+            maxBatchDelayMs: settings.maxBatchDelayMs,
+            queueLimit: settings.queueLimit,
+            requestTimeoutMs: settings.requestTimeoutMs,
+            imageSize: channels * height * width,
+            classes: metadata.labels.length,
+          },
+          {
+            onQueueWait: (s) => metrics.queueWait.observe({ model: metadata.name }, s),
+            onBatch: (size, s) => {
+              metrics.batchSize.observe({ model: metadata.name }, size);
+              metrics.inferenceDuration.observe({ model: metadata.name }, s);
+            },
+          },
+        );
+        const threshold = settings.flagThreshold ?? metadata.threshold;
+        const model = new ServedModel(file, metadata, threshold, engine, batcher, metrics);
+        loaded.push(model);
+        metrics.addModel(metadata.name, {
+          version: metadata.version,
+          provider: engine.provider,
+          queueCapacity: settings.queueLimit,
+          queueDepth: () => batcher.depth,
+        });
+        log(`model ${metadata.name} v${metadata.version} loaded from ${file} on ${engine.provider} (threshold ${threshold})`);
+      }
+    } catch (error) {
+      await Promise.all(loaded.map((m) => m.engine.close()));
+      throw error;
+    }
+    return new ModelRegistry(loaded);
+  }
+
+  get default(): ServedModel {
+    return this.models[0]!;
+  }
+
+  get all(): readonly ServedModel[] {
+    return this.models;
+  }
+
+  get names(): string[] {
+    return this.models.map((m) => m.name);
+  }
+
+  /** The model of that name; AWNET_UNKNOWN_MODEL otherwise. */
+  get(name: string): ServedModel {
+    const model = this.models.find((m) => m.name === name);
+    if (!model) throw new Errors.UNKNOWN_MODEL(name, this.names.join(', '));
+    return model;
+  }
+
+  setReady(ready: boolean): void {
+    for (const model of this.models) model.setReady(ready);
+  }
+
+  get ready(): boolean {
+    return this.models.every((m) => m.ready);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.models.map((m) => m.close()));
+  }
+}

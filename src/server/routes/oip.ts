@@ -1,0 +1,120 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Errors } from '../errors.js';
+import { INPUT_NAME, OUTPUT_NAMES, type OutputName } from '../model-metadata.js';
+import type { ServedModel } from '../model-registry.js';
+import { packageVersion } from '../repo-root.js';
+import {
+  ErrorResponses,
+  InferRequest,
+  InferResponse,
+  Live,
+  ModelMetadataResponse,
+  ModelParams,
+  ModelReady,
+  Ready,
+  ServerMetadata,
+  VersionedModelParams,
+} from '../schemas.js';
+import { parseInferInput } from '../tensor-input.js';
+import '../fastify-types.js';
+
+const VERSION = packageVersion();
+const tags = ['open inference protocol'];
+
+/** The Open Inference Protocol (KServe v2) REST API, so Triton and KServe clients work unchanged. */
+const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const modelOf = (params: { name: string; version?: string }): ServedModel => {
+    const model = app.models.get(params.name);
+    if (params.version !== undefined && params.version !== model.version) {
+      throw new Errors.UNKNOWN_MODEL(`${params.name} version ${params.version}`, app.models.all.map((m) => `${m.name} version ${m.version}`).join(', '));
+    }
+    return model;
+  };
+
+  app.get('/v2', { schema: { summary: 'Server metadata', tags, response: { 200: ServerMetadata } } }, async () => ({
+    name: 'awnet-serve',
+    version: VERSION,
+    extensions: [],
+  }));
+
+  app.get('/v2/health/live', { schema: { summary: 'Liveness', tags, response: { 200: Live } } }, async () => ({ live: true }));
+
+  app.get('/v2/health/ready', { schema: { summary: 'Readiness: 503 while starting or shutting down', tags, response: { 200: Ready, 503: Ready } } }, async (_request, reply) => {
+    const ready = app.accepting.value && app.models.ready;
+    return reply.code(ready ? 200 : 503).send({ ready });
+  });
+
+  const metadata = (model: ServedModel) => {
+    const { channels, height, width } = model.metadata.input;
+    const k = model.metadata.labels.length;
+    return {
+      name: model.name,
+      versions: [model.version],
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: INPUT_NAME, datatype: 'FP32', shape: [-1, channels, height, width] }],
+      outputs: [
+        { name: 'logits', datatype: 'FP32', shape: [-1, k] },
+        { name: 'probabilities', datatype: 'FP32', shape: [-1, k] },
+        { name: 'adversarial_score', datatype: 'FP32', shape: [-1] },
+      ],
+      parameters: { labels: [...model.metadata.labels], threshold: model.threshold, execution_provider: model.engine.provider },
+    };
+  };
+  const ready = (model: ServedModel, reply: { code(n: number): unknown }) => {
+    const isReady = app.accepting.value && model.ready;
+    reply.code(isReady ? 200 : 503);
+    return { name: model.name, ready: isReady };
+  };
+
+  const metaSchema = { summary: 'Model metadata', tags, response: { 200: ModelMetadataResponse, ...ErrorResponses } };
+  app.get('/v2/models/:name', { schema: { ...metaSchema, params: ModelParams } }, async (request) => metadata(modelOf(request.params)));
+  app.get('/v2/models/:name/versions/:version', { schema: { ...metaSchema, params: VersionedModelParams } }, async (request) =>
+    metadata(modelOf(request.params)),
+  );
+
+  const readySchema = { summary: 'Model readiness', tags, response: { 200: ModelReady, 503: ModelReady, ...ErrorResponses } };
+  app.get('/v2/models/:name/ready', { schema: { ...readySchema, params: ModelParams } }, async (request, reply) =>
+    ready(modelOf(request.params), reply),
+  );
+  app.get('/v2/models/:name/versions/:version/ready', { schema: { ...readySchema, params: VersionedModelParams } }, async (request, reply) =>
+    ready(modelOf(request.params), reply),
+  );
+
+  const infer = async (model: ServedModel, body: InferRequest): Promise<InferResponse> => {
+    const requested = (body.outputs ?? []).map((o) => o.name);
+    for (const name of requested) {
+      if (!(OUTPUT_NAMES as readonly string[]).includes(name)) throw new Errors.UNKNOWN_TENSOR('Output', name, OUTPUT_NAMES.join(', '));
+    }
+    const images = parseInferInput(body.inputs, model.metadata.input);
+    const scored = await model.infer(images);
+    const n = scored.length;
+    const k = model.metadata.labels.length;
+    const tensors: Record<OutputName, { shape: number[]; data: () => number[] }> = {
+      logits: { shape: [n, k], data: () => scored.flatMap((s) => Array.from(s.logits)) },
+      probabilities: { shape: [n, k], data: () => scored.flatMap((s) => Array.from(s.probabilities)) },
+      adversarial_score: { shape: [n], data: () => scored.map((s) => s.adversarialScore) },
+    };
+    const names = (requested.length > 0 ? requested : OUTPUT_NAMES) as readonly OutputName[];
+    return {
+      model_name: model.name,
+      model_version: model.version,
+      ...(body.id !== undefined ? { id: body.id } : {}),
+      outputs: names.map((name) => ({ name, datatype: 'FP32', shape: tensors[name].shape, data: tensors[name].data() })),
+    };
+  };
+
+  const inferSchema = {
+    summary: 'Inference on FP32 tensors [N, C, H, W] named pixels; returns logits, probabilities and adversarial_score',
+    tags,
+    body: InferRequest,
+    response: { 200: InferResponse, ...ErrorResponses },
+  };
+  app.post('/v2/models/:name/infer', { schema: { ...inferSchema, params: ModelParams } }, async (request) =>
+    infer(modelOf(request.params), request.body),
+  );
+  app.post('/v2/models/:name/versions/:version/infer', { schema: { ...inferSchema, params: VersionedModelParams } }, async (request) =>
+    infer(modelOf(request.params), request.body),
+  );
+};
+
+export default oipRoutes;
