@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerPrometheusRuleCommand } from './prometheus-rule.js';
 
 const program = new Command()
   .name('awnet')
   .description('Train, evaluate and export AW-Net models.')
   .showHelpAfterError();
+
+registerPrometheusRuleCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,130 @@
+# awnet-serve images.
+#
+#   docker build --target cpu       -t awnet-serve:cpu .        # node:20 slim, onnxruntime CPU provider
+#   docker build --target gpu       -t awnet-serve:gpu .        # CUDA 12 + cuDNN 9, onnxruntime CUDA provider
+#   docker build --target gpu-train -t awnet-serve:gpu-train .  # gpu + the CUDA 11 libraries libtensorflow needs
+#
+# Every image runs as an unprivileged user, holds only production dependencies, and
+# carries the shipped models under /app/models (mount other ONNX files anywhere and
+# point AWNET_MODELS at them). docs/deploy.md explains the choices.
+
+ARG NODE_IMAGE=node:20.20-bookworm-slim
+ARG CUDA_IMAGE=nvidia/cuda:12.9.1-cudnn-runtime-ubuntu22.04
+ARG NPM_VERSION=11.19.1
+
+# The Node.js runtime, copied into the CUDA image below so both images run the same Node.
+FROM ${NODE_IMAGE} AS node
+
+# ---------------------------------------------------------------------------------------
+# build: compile the TypeScript. Install scripts are not needed to type-check and emit,
+# so none run here (no libtensorflow or CUDA provider download in this stage).
+FROM ${NODE_IMAGE} AS build
+ARG NPM_VERSION
+WORKDIR /src
+RUN npm install --global --no-audit --no-fund npm@${NPM_VERSION}
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY export ./export
+RUN npx tsc -p tsconfig.json
+
+# ---------------------------------------------------------------------------------------
+# deps-cpu: production dependencies for the CPU image. onnxruntime-node's CPU provider is
+# bundled (.npmrc skips the CUDA download); the tfjs-node packages are denied their
+# libtensorflow download, so TensorFlow.js falls back to its wasm backend in this image.
+FROM ${NODE_IMAGE} AS deps-cpu
+ARG NPM_VERSION
+WORKDIR /app
+RUN npm install --global --no-audit --no-fund npm@${NPM_VERSION}
+COPY package.json package-lock.json .npmrc ./
+RUN npm pkg set 'allowScripts.@tensorflow/tfjs-node=false' 'allowScripts.@tensorflow/tfjs-node-gpu=false' \
+    && npm ci --omit=dev --strict-allow-scripts --no-audit --no-fund \
+    && npm cache clean --force
+
+# ---------------------------------------------------------------------------------------
+# deps-gpu: production dependencies for the GPU image, installed on the CUDA base so any
+# native addon built from source links against the same system libraries it runs with.
+# onnxruntime-node fetches its CUDA 12 provider libraries; @tensorflow/tfjs-node-gpu's
+# install script is approved so it fetches libtensorflow (GPU build) and its binding.
+FROM ${CUDA_IMAGE} AS deps-gpu
+ARG NPM_VERSION
+ENV DEBIAN_FRONTEND=noninteractive
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates python3 make g++ \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
+RUN ln -s /usr/local/lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+    && ln -s /usr/local/lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
+    && npm install --global --no-audit --no-fund npm@${NPM_VERSION}
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm pkg set 'allowScripts.@tensorflow/tfjs-node-gpu=true' 'allowScripts.@tensorflow/tfjs-node=false' \
+    && npm ci --omit=dev --strict-allow-scripts --onnxruntime-node-install=cuda12 --no-audit --no-fund \
+    && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
+    && test -f node_modules/@tensorflow/tfjs-node-gpu/lib/napi-v8/tfjs_binding.node \
+    && npm cache clean --force
+
+# ---------------------------------------------------------------------------------------
+# cpu: the CPU serving image.
+FROM ${NODE_IMAGE} AS cpu
+ENV NODE_ENV=production \
+    AWNET_HOST=0.0.0.0 \
+    AWNET_PORT=8080 \
+    AWNET_EXECUTION_PROVIDERS=cpu
+RUN groupadd --system --gid 10001 awnet \
+    && useradd --system --uid 10001 --gid awnet --home-dir /app --shell /usr/sbin/nologin awnet
+WORKDIR /app
+COPY --from=deps-cpu --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /src/dist/src ./dist/src
+COPY --from=build --chown=root:root /src/dist/export ./dist/export
+COPY --chown=root:root package.json ./
+COPY --chown=root:root models ./models
+USER 10001:10001
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.AWNET_PORT || 8080) + '/v2/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node"]
+CMD ["dist/src/main.js"]
+
+# ---------------------------------------------------------------------------------------
+# gpu: the GPU serving image (CUDA 12 + cuDNN 9 runtime). Needs the NVIDIA container
+# runtime on the host (docker run --gpus all, or a Kubernetes nvidia.com/gpu limit).
+FROM ${CUDA_IMAGE} AS gpu
+ENV NODE_ENV=production \
+    AWNET_HOST=0.0.0.0 \
+    AWNET_PORT=8080 \
+    AWNET_EXECUTION_PROVIDERS=cuda,cpu
+RUN groupadd --system --gid 10001 awnet \
+    && useradd --system --uid 10001 --gid awnet --home-dir /app --shell /usr/sbin/nologin awnet
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+WORKDIR /app
+COPY --from=deps-gpu --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /src/dist/src ./dist/src
+COPY --from=build --chown=root:root /src/dist/export ./dist/export
+COPY --chown=root:root package.json ./
+COPY --chown=root:root models ./models
+USER 10001:10001
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.AWNET_PORT || 8080) + '/v2/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node"]
+CMD ["dist/src/main.js"]
+
+# ---------------------------------------------------------------------------------------
+# gpu-train: the GPU image plus what libtensorflow 2.9 (inside tfjs-node-gpu 4.22) needs
+# to train on the GPU: the CUDA 11 runtime libraries and cuDNN 8, from the NVIDIA apt
+# repository the CUDA base image already configures. Without them tfjs-node-gpu still
+# loads in the gpu image but TensorFlow runs its CPU kernels.
+#   docker run --gpus all awnet-serve:gpu-train dist/src/cli/index.js train --preset cifar10-resnet18 ...
+FROM gpu AS gpu-train
+USER root
+ARG CUDNN8_VERSION=8.9.7.29-1+cuda11.8
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        cuda-cudart-11-8 libcublas-11-8 libcufft-11-8 libcurand-11-8 libcusolver-11-8 libcusparse-11-8 \
+        "libcudnn8=${CUDNN8_VERSION}" \
+    && rm -rf /var/lib/apt/lists/*
+ENV LD_LIBRARY_PATH=/usr/local/cuda-11.8/targets/x86_64-linux/lib:${LD_LIBRARY_PATH}
+USER 10001:10001
