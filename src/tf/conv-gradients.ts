@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 
 /**
  * The two gradients of a 2-D convolution, written only with operations that the wasm
- * backend runs fast (forward conv2d, untransposed matMul, transpose, pad, slice,
- * reshape, concat). Its own Conv2DBackpropInput is ~10× slower than its forward conv
- * and it has no Conv2DBackpropFilter at all.
+ * backend runs fast: forward conv2d (XNNPACK, padding included), untransposed matMul,
+ * transpose, reshape. Its own Conv2DBackpropInput is ~10× slower than its forward conv
+ * and it has no Conv2DBackpropFilter at all. Its Slice, Concat and DepthToSpace
+ * kernels are per-row loops in JavaScript and its Pad is a slow copy, so those are
+ * kept off large tensors here.
  *
  * Tensors are NHWC, filters [kh, kw, inC, outC], dilation 1 (tfjs refuses conv
  * gradients with dilation > 1 anyway).
@@ -19,14 +21,12 @@ export interface ConvGeometry {
   readonly dimRoundingMode?: RoundingMode;
 }
 
-function convInfo(
-  xShape: readonly number[],
-  filterShape: readonly number[],
-  geometry: ConvGeometry,
-): tf.backend_util.Conv2DInfo {
+type Shape4 = readonly [number, number, number, number];
+
+function convInfo(xShape: Shape4, filterShape: Shape4, geometry: ConvGeometry): tf.backend_util.Conv2DInfo {
   return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
+    [...xShape] as [number, number, number, number],
+    [...filterShape] as [number, number, number, number],
     geometry.strides,
     1,
     geometry.pad,
@@ -37,201 +37,166 @@ function convInfo(
 }
 
 /**
- * Pads (positive amounts) and crops (negative amounts) the two spatial axes of an
- * NHWC tensor in one go.
+ * A stride-1 'valid' conv2d of x extended by the given amounts on each side: positive
+ * amounts become the convolution's own (zero) padding, which XNNPACK applies for free,
+ * negative amounts crop (the wasm backend's pad kernel is a slow full copy).
  */
-function padOrCrop(
+function convExtended(
   x: tf.Tensor4D,
-  top: number,
-  bottom: number,
-  left: number,
-  right: number,
+  filter: tf.Tensor4D,
+  [top, bottom, left, right]: readonly [number, number, number, number],
+  dilations: [number, number] = [1, 1],
 ): tf.Tensor4D {
-  let out = x;
-  if (top > 0 || bottom > 0 || left > 0 || right > 0) {
-    out = tf.pad(out, [
-      [0, 0],
-      [Math.max(top, 0), Math.max(bottom, 0)],
-      [Math.max(left, 0), Math.max(right, 0)],
-      [0, 0],
-    ]);
-  }
+  let input = x;
   if (top < 0 || bottom < 0 || left < 0 || right < 0) {
-    const [n, h, w, c] = out.shape;
-    const t0 = Math.max(-top, 0);
-    const l0 = Math.max(-left, 0);
-    out = tf.slice(out, [0, t0, l0, 0], [n, h - t0 - Math.max(-bottom, 0), w - l0 - Math.max(-right, 0), c]);
+    const [n, h, w, c] = x.shape;
+    const cut = (v: number): number => Math.max(-v, 0);
+    input = tf.slice(x, [0, cut(top), cut(left), 0], [n, h - cut(top) - cut(bottom), w - cut(left) - cut(right), c]);
   }
-  return out;
+  const keep = (v: number): number => Math.max(v, 0);
+  const pad: tf.backend_util.ExplicitPadding = [[0, 0], [keep(top), keep(bottom)], [keep(left), keep(right)], [0, 0]];
+  const padded = pad.every(([a, b]) => a === 0 && b === 0);
+  return tf.conv2d(input, filter, 1, padded ? 'valid' : pad, 'NHWC', dilations);
 }
 
 /**
- * Every `stride`-th row and column starting at (rowStart, colStart), count × count
- * positions, from an NHWC (or any 4-D, spatial axes 1 and 2) tensor. Strided slicing
- * is done with reshape + slice, which the wasm backend runs as plain copies.
- */
-export function stridedWindow(
-  x: tf.Tensor4D,
-  rowStart: number,
-  colStart: number,
-  rows: number,
-  cols: number,
-  strideH: number,
-  strideW: number,
-): tf.Tensor4D {
-  const [n, , , c] = x.shape;
-  if (strideH === 1 && strideW === 1) {
-    return tf.slice(x, [0, rowStart, colStart, 0], [n, rows, cols, c]);
-  }
-  // Take a window of rows*strideH × cols*strideW (padding the end if the input is
-  // short), fold each stride into its own axis and keep phase 0.
-  const needH = rowStart + rows * strideH;
-  const needW = colStart + cols * strideW;
-  const padded = padOrCrop(x, 0, Math.max(needH - x.shape[1], 0), 0, Math.max(needW - x.shape[2], 0));
-  const window = tf.slice(padded, [0, rowStart, colStart, 0], [n, rows * strideH, cols * strideW, c]);
-  const folded = tf.reshape(window, [n, rows, strideH, cols, strideW * c]);
-  const phase = tf.slice(folded, [0, 0, 0, 0, 0], [n, rows, 1, cols, c]);
-  return tf.reshape(phase, [n, rows, cols, c]);
-}
-
-/**
- * dL/dfilter of conv2d(x, filter). For each filter tap the matching strided window of
- * the (padded) input, laid out channel-major, is one block of rows of an im2col
- * matrix [kh·kw·inC, N·outH·outW]; one untransposed matMul with dy [N·outH·outW, outC]
- * gives the whole gradient already in [kh, kw, inC, outC] order.
+ * dL/dfilter of conv2d(x, filter). With the batch axis moved into the channel slot,
+ * the gradient is itself a forward convolution: the padded input [inC, H, W, N]
+ * correlated with dy [oH, oW, N, outC] used as the filter, dilated by the stride.
+ * Its output [inC, kh, kw, outC] (plus possibly a few rows the forward pass never
+ * reached) is the gradient after one small transpose.
  */
 export function conv2dFilterGradient(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
-  filterShape: readonly [number, number, number, number],
+  filterShape: Shape4,
   geometry: ConvGeometry,
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const info = convInfo(x.shape, filterShape, geometry);
-    const { padInfo, strideHeight: sh, strideWidth: sw, outHeight, outWidth } = info;
+    const { padInfo, strideHeight, strideWidth } = info;
     const [kh, kw, inC, outC] = filterShape;
-    const n = x.shape[0];
-    const m = n * outHeight * outWidth;
-    const xp = padOrCrop(x, padInfo.top, padInfo.bottom, padInfo.left, padInfo.right);
-    // Channel-major [inC, N, H, W] so that each tap's window flattens to [inC, N·oH·oW].
-    const xt = tf.transpose(xp, [3, 0, 1, 2]) as tf.Tensor4D;
-    // stridedWindow works on axes 1 and 2; view [inC, N, H, W] as [inC·N, H, W, 1].
-    const xv = tf.reshape(xt, [inC * n, xp.shape[1], xp.shape[2], 1]) as tf.Tensor4D;
-    const blocks: tf.Tensor2D[] = [];
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const w = stridedWindow(xv, i, j, outHeight, outWidth, sh, sw);
-        blocks.push(tf.reshape(w, [inC, m]) as tf.Tensor2D);
-      }
-    }
-    const cols = blocks.length === 1 ? blocks[0]! : tf.concat(blocks, 0);
-    const g = tf.matMul(cols, tf.reshape(dy, [m, outC]) as tf.Tensor2D);
-    return tf.reshape(g, [kh, kw, inC, outC]) as tf.Tensor4D;
+    const xt = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D;
+    const dyAsFilter = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
+    const g = convExtended(xt, dyAsFilter, [padInfo.top, padInfo.bottom, padInfo.left, padInfo.right], [
+      strideHeight,
+      strideWidth,
+    ]);
+    const exact = g.shape[1] === kh && g.shape[2] === kw ? g : tf.slice(g, [0, 0, 0, 0], [inC, kh, kw, outC]);
+    return tf.transpose(exact, [1, 2, 0, 3]) as tf.Tensor4D;
   });
 }
 
+/** How one spatial axis of a strided convolution splits into stride phases. */
+interface AxisPlan {
+  readonly stride: number;
+  /** Input positions per phase (input length rounded up to a multiple of stride). */
+  readonly phaseLength: number;
+  /** First dy row of the shared window, relative to dy (may be negative). */
+  readonly base: number;
+  /** Window length, i.e. the combined filter's size along this axis. */
+  readonly window: number;
+  /** For phase a and window offset u, the filter tap that applies, or -1. */
+  readonly tap: (phase: number, u: number) => number;
+}
+
 /**
- * dL/dx of conv2d(x, filter), as forward stride-1 convolutions of dy with the
- * spatially flipped, in/out-swapped filter. For stride s > 1 the input gradient splits
- * into s×s phases (rows ≡ a, columns ≡ b mod s); each phase only meets the filter taps
- * of one residue class, so it is a stride-1 convolution of the undilated dy with that
- * sub-filter. This costs the same multiply-adds as the forward pass instead of the
- * s²× of convolving a zero-dilated dy.
+ * Input position r = a + s·p (phase a) receives dy[o]·f[k] with k = r + padBefore − s·o,
+ * so only taps k ≡ a + padBefore (mod s) meet phase a: k = k0 + s·t, t < T, and
+ * dy[q0 + p − t] with q0 = (a + padBefore − k0) / s. All phases read one shared window
+ * dy[p + base … p + base + window − 1]; tap t of phase a sits at u = q0 − t − base.
+ */
+function planAxis(stride: number, kernel: number, padBefore: number, inLength: number): AxisPlan {
+  const phases = [...Array(stride).keys()].map((a) => {
+    const k0 = (((a + padBefore) % stride) + stride) % stride;
+    const taps = k0 < kernel ? Math.ceil((kernel - k0) / stride) : 0;
+    return { k0, taps, q0: (a + padBefore - k0) / stride };
+  });
+  const used = phases.filter((p) => p.taps > 0);
+  const base = Math.min(...used.map((p) => p.q0 - (p.taps - 1)));
+  const window = Math.max(...used.map((p) => p.q0 - base + 1));
+  return {
+    stride,
+    phaseLength: Math.ceil(inLength / stride),
+    base,
+    window,
+    tap: (a, u) => {
+      const p = phases[a]!;
+      const t = p.q0 - base - u;
+      return t >= 0 && t < p.taps ? p.k0 + stride * t : -1;
+    },
+  };
+}
+
+/**
+ * The combined filter [U, V, outC, sh·sw·inC]: output channel block (a·sw + b) holds
+ * phase (a, b)'s taps at their window offsets, zeros elsewhere. Built as a 0/1
+ * selection matrix times the filter, so it stays on the backend and differentiable.
+ */
+function phaseFilter(filter: tf.Tensor4D, rows: AxisPlan, cols: AxisPlan): tf.Tensor4D {
+  const [kh, kw, inC, outC] = filter.shape;
+  const phases = rows.stride * cols.stride;
+  const selection = new Float32Array(rows.window * cols.window * phases * kh * kw);
+  let row = 0;
+  for (let u = 0; u < rows.window; u++) {
+    for (let v = 0; v < cols.window; v++) {
+      for (let a = 0; a < rows.stride; a++) {
+        for (let b = 0; b < cols.stride; b++, row++) {
+          const i = rows.tap(a, u);
+          const j = cols.tap(b, v);
+          if (i >= 0 && j >= 0) selection[row * kh * kw + i * kw + j] = 1;
+        }
+      }
+    }
+  }
+  const taps = tf.reshape(tf.transpose(filter, [0, 1, 3, 2]), [kh * kw, outC * inC]);
+  const picked = tf.matMul(tf.tensor2d(selection, [rows.window * cols.window * phases, kh * kw]), taps);
+  const byPhase = tf.reshape(picked, [rows.window * cols.window, phases, outC, inC]);
+  const ordered = phases === 1 ? byPhase : tf.transpose(byPhase, [0, 2, 1, 3]);
+  return tf.reshape(ordered, [rows.window, cols.window, outC, phases * inC]) as tf.Tensor4D;
+}
+
+/**
+ * dL/dx of conv2d(x, filter) as one stride-1 forward convolution ("sub-pixel"
+ * transposed convolution): every stride phase of dx is a correlation of the undilated
+ * dy with a sub-filter, all phases share one window, so a single conv with
+ * sh·sw·inC output channels computes them, and a reshape-transpose interleaves them.
+ * Stride 1 is the special case of one phase, the flipped filter.
  */
 export function conv2dInputGradient(
-  inputShape: readonly [number, number, number, number],
+  inputShape: Shape4,
   dy: tf.Tensor4D,
   filter: tf.Tensor4D,
   geometry: ConvGeometry,
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const info = convInfo(inputShape, filter.shape, geometry);
-    const { padInfo, strideHeight: sh, strideWidth: sw, outHeight, outWidth } = info;
+    const { padInfo, strideHeight: sh, strideWidth: sw } = info;
     const [n, inH, inW, inC] = inputShape;
     const [kh, kw] = filter.shape;
-    // [kh, kw, outC, inC], flipped in both spatial axes.
-    const flipped = tf.reverse(tf.transpose(filter, [0, 1, 3, 2]), [0, 1]) as tf.Tensor4D;
+    const rows = planAxis(sh, kh, padInfo.top, inH);
+    const cols = planAxis(sw, kw, padInfo.left, inW);
+    const [, outH, outW] = dy.shape;
+    const phased = convExtended(dy, phaseFilter(filter, rows, cols), [
+      -rows.base,
+      rows.base + rows.phaseLength + rows.window - 1 - outH,
+      -cols.base,
+      cols.base + cols.phaseLength + cols.window - 1 - outW,
+    ]);
+    let dx: tf.Tensor4D;
     if (sh === 1 && sw === 1) {
-      const padded = padOrCrop(
-        dy,
-        kh - 1 - padInfo.top,
-        inH + padInfo.top - outHeight,
-        kw - 1 - padInfo.left,
-        inW + padInfo.left - outWidth,
-      );
-      return tf.conv2d(padded, flipped, 1, 'valid');
+      dx = phased;
+    } else {
+      // Interleave the phases (depthToSpace, which on wasm is ~20× slower than this).
+      const split = tf.reshape(phased, [n, rows.phaseLength, cols.phaseLength, sh, sw, inC]);
+      dx = tf.reshape(tf.transpose(split, [0, 1, 3, 2, 4, 5]), [
+        n,
+        rows.phaseLength * sh,
+        cols.phaseLength * sw,
+        inC,
+      ]) as tf.Tensor4D;
     }
-    // Phase (a, b) holds dx rows r = a + sh·p. Row r receives dy[o]·f[k] where
-    // k = r + top − sh·o, so k ≡ a + top (mod sh); with k = k0 + sh·t the
-    // contribution is dy[p + q0 − t] for the tap t, i.e. a correlation of dy with the
-    // sub-filter flipped, as below.
-    const phH = Math.ceil(inH / sh);
-    const phW = Math.ceil(inW / sw);
-    const rowsOfPhases: tf.Tensor4D[] = [];
-    for (let a = 0; a < sh; a++) {
-      const phaseRow: tf.Tensor4D[] = [];
-      for (let b = 0; b < sw; b++) {
-        phaseRow.push(inputPhase(dy, flipped, a, b, phH, phW, kh, kw, sh, sw, padInfo, inC));
-      }
-      // [N, phH, phW, sw, inC] → interleave columns.
-      rowsOfPhases.push(tf.reshape(tf.stack(phaseRow, 3), [n, phH, 1, phW * sw * inC]) as tf.Tensor4D);
-    }
-    const interleaved = tf.reshape(tf.concat(rowsOfPhases, 2), [n, phH * sh, phW * sw, inC]) as tf.Tensor4D;
-    if (phH * sh === inH && phW * sw === inW) return interleaved;
-    return tf.slice(interleaved, [0, 0, 0, 0], [n, inH, inW, inC]);
+    if (dx.shape[1] === inH && dx.shape[2] === inW) return dx;
+    return tf.slice(dx, [0, 0, 0, 0], [n, inH, inW, inC]);
   });
-}
-
-/** One phase of the strided input gradient: a [N, phH, phW, inC] tensor. */
-function inputPhase(
-  dy: tf.Tensor4D,
-  flipped: tf.Tensor4D,
-  a: number,
-  b: number,
-  phH: number,
-  phW: number,
-  kh: number,
-  kw: number,
-  sh: number,
-  sw: number,
-  padInfo: tf.backend_util.PadInfo,
-  inC: number,
-): tf.Tensor4D {
-  const n = dy.shape[0];
-  // Taps k ≡ (a + top) mod s, k = k0 + s·t for t = 0 … taps−1.
-  const k0h = (((a + padInfo.top) % sh) + sh) % sh;
-  const k0w = (((b + padInfo.left) % sw) + sw) % sw;
-  const tapsH = k0h < kh ? Math.ceil((kh - k0h) / sh) : 0;
-  const tapsW = k0w < kw ? Math.ceil((kw - k0w) / sw) : 0;
-  if (tapsH === 0 || tapsW === 0) return tf.zeros([n, phH, phW, inC]);
-  // dx[a + s·p] = Σ_t dy[(a + top − k0)/s + p − t] · f[k0 + s·t]. In the flipped
-  // filter tap k sits at kh−1−k, so the sub-filter taps run k0+s(T−1) … k0 in
-  // flipped order, i.e. a correlation starting at dy row q0 − (T−1).
-  const q0h = (a + padInfo.top - k0h) / sh;
-  const q0w = (b + padInfo.left - k0w) / sw;
-  const fStartH = kh - 1 - (k0h + sh * (tapsH - 1));
-  const fStartW = kw - 1 - (k0w + sw * (tapsW - 1));
-  const sub = stridedWindow(
-    // stridedWindow strides axes 1 and 2; the flipped filter's spatial axes are 0 and 1.
-    tf.reshape(flipped, [1, kh, kw, flipped.shape[2] * inC]) as tf.Tensor4D,
-    fStartH,
-    fStartW,
-    tapsH,
-    tapsW,
-    sh,
-    sw,
-  );
-  const subFilter = tf.reshape(sub, [tapsH, tapsW, flipped.shape[2], inC]) as tf.Tensor4D;
-  // Correlation output p reads dy rows p + q0 − (T−1) … p + q0.
-  const startH = q0h - (tapsH - 1);
-  const startW = q0w - (tapsW - 1);
-  const [, outH, outW] = dy.shape;
-  const padded = padOrCrop(
-    dy,
-    -startH,
-    phH + startH + tapsH - 1 - outH,
-    -startW,
-    phW + startW + tapsW - 1 - outW,
-  );
-  return tf.conv2d(padded, subFilter, 1, 'valid');
 }
