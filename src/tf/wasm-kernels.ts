@@ -69,33 +69,54 @@ function geometryOf(attrs: Attrs): ConvGeometry {
   };
 }
 
-const isNCHW = (attrs: Attrs): boolean => attrs['dataFormat'] === 'NCHW';
-const toNHWC = (t: tf.Tensor): tf.Tensor4D => tf.transpose(t, [0, 2, 3, 1]) as tf.Tensor4D;
-const toNCHW = (t: tf.Tensor): tf.Tensor4D => tf.transpose(t, [0, 3, 1, 2]) as tf.Tensor4D;
-const nhwcShape = (s: number[]): [number, number, number, number] => [s[0]!, s[2]!, s[3]!, s[1]!];
+function requireNHWC(kernel: string, attrs: Attrs): void {
+  const format = attrs['dataFormat'];
+  if (format !== undefined && format !== 'NHWC') {
+    // The wasm backend's forward Conv2D is NHWC-only too, so only a direct call lands here.
+    throw new Error(`${kernel} on the wasm backend takes dataFormat 'NHWC', got '${String(format)}'`);
+  }
+}
 
 const conv2dBackpropFilter = kernelFromOps(['x', 'dy'], ([x, dy], attrs) => {
-  const nchw = isNCHW(attrs);
+  requireNHWC('Conv2DBackpropFilter', attrs);
   const filterShape = attrs['filterShape'] as [number, number, number, number];
-  return conv2dFilterGradient(
-    nchw ? toNHWC(x!) : (x as tf.Tensor4D),
-    nchw ? toNHWC(dy!) : (dy as tf.Tensor4D),
-    filterShape,
-    geometryOf(attrs),
-  );
+  return conv2dFilterGradient(x as tf.Tensor4D, dy as tf.Tensor4D, filterShape, geometryOf(attrs));
 });
 
 const conv2dBackpropInput = kernelFromOps(['dy', 'filter'], ([dy, filter], attrs) => {
-  const nchw = isNCHW(attrs);
+  requireNHWC('Conv2DBackpropInput', attrs);
   const inputShape = attrs['inputShape'] as [number, number, number, number];
-  const dx = conv2dInputGradient(
-    nchw ? nhwcShape(inputShape) : inputShape,
-    nchw ? toNHWC(dy!) : (dy as tf.Tensor4D),
-    filter as tf.Tensor4D,
-    geometryOf(attrs),
-  );
-  return nchw ? toNCHW(dx) : dx;
+  return conv2dInputGradient(inputShape, dy as tf.Tensor4D, filter as tf.Tensor4D, geometryOf(attrs));
 });
+
+/**
+ * Wraps the forward conv kernels: with 'same' padding and a stride larger than the
+ * filter, the wasm backend's XNNPACK call returns zeros; the same padding spelled out
+ * explicitly gives the right answer.
+ */
+function explicitSamePadding(original: tf.KernelConfig): tf.KernelFunc {
+  return ({ inputs, attrs, backend }) => {
+    const a = attrs as Attrs;
+    const x = (inputs as Inputs)['x'];
+    const filter = (inputs as Inputs)['filter'];
+    if (a['pad'] !== 'same' || x === undefined || filter === undefined) {
+      return original.kernelFunc({ inputs, attrs, backend });
+    }
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      a['strides'] as number | [number, number],
+      (a['dilations'] ?? 1) as number | [number, number],
+      'same',
+    );
+    if (info.strideHeight <= info.filterHeight && info.strideWidth <= info.filterWidth) {
+      return original.kernelFunc({ inputs, attrs, backend });
+    }
+    const { top, bottom, left, right } = info.padInfo;
+    const pad: tf.backend_util.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
+    return original.kernelFunc({ inputs, attrs: { ...a, pad }, backend });
+  };
+}
 
 /**
  * Wraps a matMul kernel: operands flagged for transposition are transposed explicitly
@@ -154,12 +175,19 @@ export function wasmTrainingKernelsInstalled(): boolean {
  */
 export function installWasmTrainingKernels(): void {
   if (wasmTrainingKernelsInstalled()) return;
-  for (const name of ['BatchMatMul', '_FusedMatMul']) {
+  const wrappers: Record<string, (original: tf.KernelConfig) => tf.KernelFunc> = {
+    BatchMatMul: untransposedMatMul,
+    _FusedMatMul: untransposedMatMul,
+    Conv2D: explicitSamePadding,
+    FusedConv2D: explicitSamePadding,
+  };
+  for (const [name, wrap] of Object.entries(wrappers)) {
     const original = tf.getKernel(name, BACKEND);
     if (original === undefined) {
       throw new Error(`the wasm backend has no '${name}' kernel; import @tensorflow/tfjs-backend-wasm first`);
     }
-    replaceKernel({ ...original, kernelFunc: untransposedMatMul(original) });
+    // setupFunc stays: the original kernel's wasm bindings are made when the backend starts.
+    replaceKernel({ ...original, kernelFunc: wrap(original) });
   }
   replaceKernel({ kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: conv2dBackpropFilter });
   replaceKernel({ kernelName: 'Conv2DBackpropInput', backendName: BACKEND, kernelFunc: conv2dBackpropInput });
