@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerTrainCommand } from './train.js';
 import { registerPrometheusRuleCommand } from './prometheus-rule.js';
 
 const program = new Command()
@@ -8,5 +9,6 @@ const program = new Command()
   .showHelpAfterError();
 
 registerPrometheusRuleCommand(program);
+registerTrainCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,238 @@
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseDatasetName } from '../data/load.js';
+import { DATASET_NAMES } from '../data/types.js';
+import { PRESET_NAMES, type ConfigOverrides } from '../model/presets.js';
+import { VARIANTS } from '../model/architecture.js';
+import type { Variant } from '../model/types.js';
+import { BACKEND_NAMES, initBackend, type BackendName } from '../tf/backend.js';
+import { TRAIN_MODES, type TrainMode } from '../train/modes.js';
+import { OPTIMIZERS, type OptimizerName } from '../train/optimizer.js';
+import { progressHooks } from '../train/progress.js';
+import { RunFiles } from '../train/run-files.js';
+import { LR_SCHEDULES, type LrScheduleName } from '../train/schedule.js';
+import { defaultAttackStepSize, defaultEps, TRAIN_DEFAULTS, type TrainSettings } from '../train/settings.js';
+import { train } from '../train/trainer.js';
+
+function intArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`"${value}" is not an integer.`);
+  return n;
+}
+
+/** A number, or a fraction such as 8/255. */
+function numberArg(value: string): number {
+  const parts = value.split('/');
+  const n = parts.length === 2 ? Number(parts[0]) / Number(parts[1]) : Number(value);
+  if (parts.length > 2 || !Number.isFinite(n)) throw new InvalidArgumentError(`"${value}" is not a number (a fraction like 8/255 is fine).`);
+  return n;
+}
+
+function intListArg(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n))) {
+    throw new InvalidArgumentError(`"${value}" is not a comma-separated list of integers (e.g. 16,32,64).`);
+  }
+  return list;
+}
+
+interface RawOptions {
+  preset: string;
+  variant: Variant;
+  mode: TrainMode;
+  dataset: string;
+  dataDir?: string;
+  limit?: number;
+  skipCorrupt: boolean;
+  valSize?: number;
+  valPgdSize: number;
+  valAttackSteps: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  lrSchedule: LrScheduleName;
+  warmupEpochs: number;
+  optimizer: OptimizerName;
+  momentum: number;
+  weightDecay: number;
+  eps?: number;
+  attackSteps: number;
+  attackStepSize?: number;
+  beta: number;
+  seed: number;
+  augment: boolean;
+  checkpointEvery: number;
+  out?: string;
+  resume: boolean;
+  teacherClean?: string;
+  teacherAdv?: string;
+  backend?: BackendName;
+  stem?: number;
+  widths?: number[];
+  blocks?: number[];
+  routerStem?: number;
+  routerWidths?: number[];
+  routerBlocks?: number[];
+  omegaBeta?: number;
+  bnMomentum?: number;
+}
+
+function overridesFrom(o: RawOptions): ConfigOverrides {
+  const main = {
+    ...(o.stem !== undefined ? { stem: o.stem } : {}),
+    ...(o.widths !== undefined ? { widths: o.widths } : {}),
+    ...(o.blocks !== undefined ? { blocks: o.blocks } : {}),
+  };
+  const router = {
+    ...(o.routerStem !== undefined ? { stem: o.routerStem } : {}),
+    ...(o.routerWidths !== undefined ? { widths: o.routerWidths } : {}),
+    ...(o.routerBlocks !== undefined ? { blocks: o.routerBlocks } : {}),
+  };
+  return {
+    ...(Object.keys(main).length > 0 ? { main } : {}),
+    ...(Object.keys(router).length > 0 ? { router } : {}),
+    ...(o.omegaBeta !== undefined ? { beta: o.omegaBeta } : {}),
+    ...(o.bnMomentum !== undefined ? { bnMomentum: o.bnMomentum } : {}),
+  };
+}
+
+/** Resolves the command line into settings (paths made absolute, data-dependent defaults filled). */
+function settingsFrom(o: RawOptions): TrainSettings {
+  const dataset = parseDatasetName(o.dataset);
+  const eps = o.eps ?? defaultEps(dataset);
+  return {
+    preset: o.preset,
+    variant: o.variant,
+    mode: o.mode,
+    overrides: overridesFrom(o),
+    dataset,
+    dataDir: o.dataDir !== undefined ? resolve(o.dataDir) : null,
+    limit: o.limit ?? null,
+    skipCorrupt: o.skipCorrupt,
+    valSize: o.valSize ?? null,
+    valPgdSize: o.valPgdSize,
+    valAttackSteps: o.valAttackSteps,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    lr: o.lr,
+    lrSchedule: o.lrSchedule,
+    warmupEpochs: o.warmupEpochs,
+    optimizer: o.optimizer,
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    eps,
+    attackSteps: o.attackSteps,
+    attackStepSize: o.attackStepSize ?? defaultAttackStepSize(eps, o.attackSteps),
+    tradesBeta: o.beta,
+    seed: o.seed,
+    augment: o.augment,
+    checkpointEvery: o.checkpointEvery,
+    teacherClean: o.teacherClean !== undefined ? resolve(o.teacherClean) : null,
+    teacherAdv: o.teacherAdv !== undefined ? resolve(o.teacherAdv) : null,
+    out: resolve(o.out ?? `runs/${o.preset}-${o.variant}-${o.mode}`),
+  };
+}
+
+export function registerTrainCommand(program: Command): void {
+  const d = TRAIN_DEFAULTS;
+  program
+    .command('train')
+    .description(
+      'Adversarially train AW-Net (or a baseline) and write checkpoints, a JSONL log and a summary into --out. ' +
+        'Ctrl-C saves a checkpoint; --resume continues from the last one.',
+    )
+    .addOption(new Option('--preset <name>', 'model preset').choices(PRESET_NAMES).default(d.preset))
+    .addOption(new Option('--variant <name>', 'network: full AW-Net, static baseline or an ablation').choices(VARIANTS).default(d.variant))
+    .addOption(new Option('--mode <name>', 'objective').choices(TRAIN_MODES).default(d.mode))
+    .addOption(new Option('--dataset <name>', 'training data').choices(DATASET_NAMES).default(d.dataset))
+    .option('--data-dir <dir>', 'dataset directory (default: the dataset\'s standard location)')
+    .option('--limit <n>', 'use only the first N training images (smoke runs)', intArg)
+    .option('--skip-corrupt', 'skip corrupt records/files and report how many', false)
+    .option('--val-size <n>', 'training images held out for validation (default: 5000 or a tenth)', intArg)
+    .option('--val-pgd-size <n>', 'validation images attacked with PGD each epoch', intArg, d.valPgdSize)
+    .option('--val-attack-steps <n>', 'PGD steps of the validation attack (step eps/4)', intArg, d.valAttackSteps)
+    .option('--epochs <n>', 'epochs', intArg, d.epochs)
+    .option('--batch-size <n>', 'clean images per step (each step trains on them and their PGD versions)', intArg, d.batchSize)
+    .option('--lr <x>', 'peak learning rate', numberArg, d.lr)
+    .addOption(new Option('--lr-schedule <name>', 'learning-rate schedule (step: ×0.1 at 50% and 75%)').choices(LR_SCHEDULES).default(d.lrSchedule))
+    .option('--warmup-epochs <n>', 'linear warm-up epochs', intArg, d.warmupEpochs)
+    .addOption(new Option('--optimizer <name>', 'optimizer (sgd is momentum SGD)').choices(OPTIMIZERS).default(d.optimizer))
+    .option('--momentum <x>', 'SGD momentum', numberArg, d.momentum)
+    .option('--weight-decay <x>', 'L2 weight decay on conv and dense kernels', numberArg, d.weightDecay)
+    .option('--eps <x>', 'L∞ radius of the training attack (default 0.1 Fashion-MNIST, 8/255 CIFAR-10; 0 trains on clean images only)', numberArg)
+    .option('--attack-steps <n>', 'PGD steps of the training attack', intArg, d.attackSteps)
+    .option('--attack-step-size <x>', 'PGD step size (default 2.5·eps/steps)', numberArg)
+    .option('--beta <x>', 'TRADES β (weight of the KL term)', numberArg, d.tradesBeta)
+    .option('--seed <n>', 'seed of initialisation, split, data order, augmentation and attacks', intArg, d.seed)
+    .option('--no-augment', 'turn off random crop and flip')
+    .option('--checkpoint-every <n>', 'also save a checkpoint every N steps inside an epoch (0: epoch ends only)', intArg, d.checkpointEvery)
+    .option('--out <dir>', 'run directory (default runs/<preset>-<variant>-<mode>)')
+    .option('--resume', 'continue the run in --out from its last checkpoint', false)
+    .option('--teacher-clean <checkpoint>', 'MTARD: the clean teacher (e.g. a static baseline trained with --eps 0)')
+    .option('--teacher-adv <checkpoint>', 'MTARD: the robust teacher (e.g. a static baseline trained with pgd-at)')
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: best available; env AWNET_TF_BACKEND)').choices(BACKEND_NAMES))
+    .option('--stem <n>', 'main network stem width', intArg)
+    .option('--widths <list>', 'main network stage widths, e.g. 16,32,64', intListArg)
+    .option('--blocks <list>', 'main network blocks per stage, e.g. 1,1,1', intListArg)
+    .option('--router-stem <n>', 'router stem width', intArg)
+    .option('--router-widths <list>', 'router stage widths', intListArg)
+    .option('--router-blocks <list>', 'router blocks per stage', intListArg)
+    .option('--omega-beta <x>', 'exponent β of the signal heads ω = (tanh(·) + 1)^β', numberArg)
+    .option('--bn-momentum <x>', 'BatchNorm running-statistics momentum', numberArg)
+    .action(async (raw: RawOptions) => {
+      try {
+        await runTrain(raw);
+      } catch (err) {
+        // Known failures (bad data, bad options, checkpoints) print one clear line, no stack.
+        const code = (err as { code?: unknown }).code;
+        if (err instanceof Error && typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code)) {
+          process.stderr.write(`error [${code}]: ${err.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        throw err;
+      }
+    });
+}
+
+async function runTrain(raw: RawOptions): Promise<void> {
+  const log = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  const settings = settingsFrom(raw);
+  const backend = await initBackend({ ...(raw.backend !== undefined ? { backend: raw.backend } : {}), log });
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    log('interrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const hooks = progressHooks({ log });
+  try {
+    const result = await train(settings, { resume: raw.resume, hooks, signal: controller.signal });
+    hooks.stop();
+    if (result.status === 'interrupted') {
+      process.exitCode = 130;
+      return;
+    }
+    const files = new RunFiles(settings.out);
+    const last = result.records.at(-1) ?? null;
+    await files.writeSummary({
+      command: ['awnet', ...process.argv.slice(2)].join(' '),
+      backend,
+      settings,
+      globalSteps: result.globalStep,
+      trainingSeconds: result.totalSeconds,
+      checkpoint: result.checkpoint,
+      final: last,
+      finishedAt: new Date().toISOString(),
+    });
+    log(`done: ${result.globalStep} steps in ${result.totalSeconds.toFixed(0)} s; model ${result.checkpoint}; log ${files.log}`);
+  } finally {
+    hooks.stop();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}

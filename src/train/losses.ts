@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * The loss pieces of the training objective, each a mean over the batch of a per-sample
+ * value. KL divergences follow the distillation convention (PyTorch's
+ * `KLDivLoss(log_softmax(student), softmax(target))`): KL(P_target ‖ P_student) =
+ * Σ_k p_target,k (log p_target,k − log p_student,k), so gradients reach the student through
+ * its log-probabilities and the target acts as fixed soft labels.
+ */
+
+/** Mean cross-entropy of logits [N, K] against integer labels [N]. */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const hot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]);
+    return tf.neg(tf.mean(tf.sum(tf.mul(hot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+  });
+}
+
+/** Mean cross-entropy against soft targets: rows of `targetProbs` [N, K] summing to 1. */
+export function softCrossEntropy(logits: tf.Tensor2D, targetProbs: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(targetProbs, tf.logSoftmax(logits)), 1))) as tf.Scalar);
+}
+
+/**
+ * Per-sample KL(P_target ‖ P_student) [N] from logits. The target side is wrapped in
+ * stopGradient semantics by the callers passing constants; the student side carries the
+ * gradient.
+ */
+export function perSampleKl(targetLogits: tf.Tensor2D, studentLogits: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const logT = tf.logSoftmax(targetLogits);
+    const logS = tf.logSoftmax(studentLogits);
+    return tf.sum(tf.mul(tf.exp(logT), tf.sub(logT, logS)), 1) as tf.Tensor1D;
+  });
+}
+
+/** Mean KL(P_target ‖ P_student) over the batch. */
+export function klDivergence(targetLogits: tf.Tensor2D, studentLogits: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => tf.mean(perSampleKl(targetLogits, studentLogits)));
+}
+
+/**
+ * The router's type loss: cross-entropy of the type head [N, 2] against the known type,
+ * the first `cleanCount` rows clean (class 0) and the rest adversarial (class 1).
+ */
+export function typeLoss(typeLogits: tf.Tensor2D, cleanCount: number): tf.Scalar {
+  return tf.tidy(() => {
+    const n = typeLogits.shape[0];
+    const types = tf.concat([tf.zeros([cleanCount], 'int32'), tf.ones([n - cleanCount], 'int32')]) as tf.Tensor1D;
+    return crossEntropy(typeLogits, types);
+  });
+}
+
+/** Number of rows whose argmax equals the label. */
+export function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(labels, 'int32')), 'int32')));
+}

@@ -1,0 +1,63 @@
+import { Presets, SingleBar } from 'cli-progress';
+import type { EpochRecord, StepProgress, TrainerHooks } from './trainer.js';
+
+const pct = (v: number | null): string => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
+
+/** One line per epoch for the terminal and CI logs. */
+export function formatEpoch(r: EpochRecord): string {
+  const router = r.trainRouterAcc === null ? '' : ` router ${pct(r.trainRouterAcc)}`;
+  const val =
+    r.valCleanAcc === null
+      ? 'no validation'
+      : `val clean ${pct(r.valCleanAcc)} pgd ${pct(r.valPgdAcc)}${r.valRouterAcc === null ? '' : ` router ${pct(r.valRouterAcc)}`}`;
+  return (
+    `epoch ${r.epoch}/${r.epochs}: loss ${r.trainLoss.toFixed(4)} (type ${r.trainLossType.toFixed(3)}, nat ${r.trainLossNat.toFixed(3)}, adv ${r.trainLossAdv.toFixed(3)}) ` +
+    `train clean ${pct(r.trainCleanAcc)} adv ${pct(r.trainAdvAcc)}${router} | ${val} | lr ${r.lr.toPrecision(3)} α ${r.alphaNat.toFixed(3)}/${r.alphaAdv.toFixed(3)} | ` +
+    `${r.imagesPerSecond.toFixed(1)} img/s, ${(r.trainSeconds + r.valSeconds).toFixed(0)} s`
+  );
+}
+
+/**
+ * A progress bar per epoch (loss, accuracy, images/s, ETA) on stderr. Where stderr is not
+ * a terminal (CI, redirected logs) cli-progress prints a plain line every `plainEveryMs`.
+ */
+export function progressHooks(options: { log: (line: string) => void; plainEveryMs?: number }): TrainerHooks & { stop(): void } {
+  let bar: SingleBar | null = null;
+  const stop = (): void => {
+    bar?.stop();
+    bar = null;
+  };
+  return {
+    log: (line) => {
+      stop();
+      options.log(line);
+    },
+    onEpochStart: ({ epoch, epochs, steps, startStep }) => {
+      stop();
+      bar = new SingleBar(
+        {
+          format: `epoch ${epoch}/${epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | lr {lr} | ETA {eta_formatted}`,
+          noTTYOutput: true,
+          notTTYSchedule: options.plainEveryMs ?? 10_000,
+          etaBuffer: 20,
+          hideCursor: false,
+        },
+        Presets.shades_classic,
+      );
+      bar.start(steps, startStep, { loss: '–', acc: '–', ips: '–', lr: '–' });
+    },
+    onStep: (p: StepProgress) => {
+      bar?.update(p.step, {
+        loss: p.epochLoss.toFixed(4),
+        acc: pct(p.epochAcc),
+        ips: p.imagesPerSecond.toFixed(1),
+        lr: p.lr.toPrecision(3),
+      });
+    },
+    onEpochEnd: (record) => {
+      stop();
+      options.log(formatEpoch(record));
+    },
+    stop,
+  };
+}

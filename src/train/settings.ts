@@ -1,0 +1,138 @@
+import { DATASETS } from '../data/load.js';
+import type { DatasetName } from '../data/types.js';
+import type { ConfigOverrides } from '../model/presets.js';
+import type { Variant } from '../model/types.js';
+import { TrainError } from './errors.js';
+import type { TrainMode } from './modes.js';
+import type { OptimizerName } from './optimizer.js';
+import type { LrScheduleName } from './schedule.js';
+
+/** Everything that defines a training run; stored in every checkpoint so `--resume` can check it. */
+export interface TrainSettings {
+  readonly preset: string;
+  readonly variant: Variant;
+  readonly mode: TrainMode;
+  readonly overrides: ConfigOverrides;
+  readonly dataset: DatasetName;
+  readonly dataDir: string | null;
+  readonly limit: number | null;
+  readonly skipCorrupt: boolean;
+  /** Training images held out for validation (a seeded split); null: `defaultValSize`. */
+  readonly valSize: number | null;
+  /** Validation images also attacked with PGD each epoch. */
+  readonly valPgdSize: number;
+  readonly valAttackSteps: number;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly lrSchedule: LrScheduleName;
+  readonly warmupEpochs: number;
+  readonly optimizer: OptimizerName;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly eps: number;
+  readonly attackSteps: number;
+  readonly attackStepSize: number;
+  readonly tradesBeta: number;
+  readonly seed: number;
+  readonly augment: boolean;
+  /** Save `latest` every this many steps inside an epoch (0: only at epoch ends). */
+  readonly checkpointEvery: number;
+  readonly teacherClean: string | null;
+  readonly teacherAdv: string | null;
+  readonly out: string;
+}
+
+/**
+ * Defaults sized for `fmnist-tiny` on a 2-core CPU. The training attack is PGD-5 with step
+ * 2.5·eps/5 (the usual 2.5·eps/steps rule); validation uses PGD-10 with step eps/4.
+ */
+export const TRAIN_DEFAULTS = {
+  preset: 'fmnist-tiny',
+  variant: 'awnet' as Variant,
+  mode: 'pgd-at' as TrainMode,
+  dataset: 'fashion-mnist' as DatasetName,
+  epochs: 10,
+  batchSize: 128,
+  lr: 0.05,
+  lrSchedule: 'cosine' as LrScheduleName,
+  warmupEpochs: 0,
+  optimizer: 'sgd' as OptimizerName,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  attackSteps: 5,
+  tradesBeta: 6,
+  seed: 1,
+  valPgdSize: 500,
+  valAttackSteps: 10,
+  checkpointEvery: 100,
+} as const;
+
+export function defaultEps(dataset: DatasetName): number {
+  return DATASETS[dataset].defaultEps;
+}
+
+/** 2.5·eps/steps (Madry et al.'s rule of thumb), so the attack can cross the ball. */
+export function defaultAttackStepSize(eps: number, steps: number): number {
+  return (2.5 * eps) / steps;
+}
+
+/** 5000 or a tenth of the data, whichever is smaller. */
+export function defaultValSize(count: number): number {
+  return Math.min(5000, Math.floor(count / 10));
+}
+
+/** Settings that may change between a run and its `--resume`. */
+const RESUMABLE_CHANGES: readonly (keyof TrainSettings)[] = ['epochs', 'checkpointEvery', 'out', 'dataDir'];
+
+/** Names the settings in which `now` differs from the run being resumed. */
+export function resumeConflicts(saved: TrainSettings, now: TrainSettings): string[] {
+  const conflicts: string[] = [];
+  for (const key of Object.keys(now) as (keyof TrainSettings)[]) {
+    if (RESUMABLE_CHANGES.includes(key)) continue;
+    const a = JSON.stringify(saved[key] ?? null);
+    const b = JSON.stringify(now[key] ?? null);
+    if (a !== b) conflicts.push(`${key}: checkpoint has ${a}, command has ${b}`);
+  }
+  return conflicts;
+}
+
+function requireInt(name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) {
+    throw new TrainError('TRAIN_BAD_OPTION', `${name} must be an integer ≥ ${min}, got ${value}`);
+  }
+}
+
+function requireNumber(name: string, value: number, min: number, max = Number.POSITIVE_INFINITY): void {
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new TrainError('TRAIN_BAD_OPTION', `${name} must be a number in [${min}, ${max}], got ${value}`);
+  }
+}
+
+export function checkSettings(s: TrainSettings): void {
+  requireInt('--epochs', s.epochs, 1);
+  requireInt('--batch-size', s.batchSize, 2);
+  if (s.valSize !== null) requireInt('--val-size', s.valSize, 0);
+  requireInt('--val-pgd-size', s.valPgdSize, 0);
+  requireInt('--val-attack-steps', s.valAttackSteps, 1);
+  requireInt('--attack-steps', s.attackSteps, 1);
+  requireInt('--checkpoint-every', s.checkpointEvery, 0);
+  requireInt('--seed', s.seed, 0);
+  requireInt('--warmup-epochs', s.warmupEpochs, 0);
+  if (s.limit !== null) requireInt('--limit', s.limit, 1);
+  requireNumber('--lr', s.lr, Number.MIN_VALUE);
+  requireNumber('--momentum', s.momentum, 0, 0.999);
+  requireNumber('--weight-decay', s.weightDecay, 0, 1);
+  requireNumber('--eps', s.eps, 0, 1);
+  requireNumber('--attack-step-size', s.attackStepSize, 0, 1);
+  requireNumber('--beta', s.tradesBeta, 0);
+  if (s.mode === 'mtard' && (s.teacherClean === null || s.teacherAdv === null)) {
+    throw new TrainError(
+      'TRAIN_BAD_OPTION',
+      '--mode mtard needs --teacher-clean <checkpoint> and --teacher-adv <checkpoint> (static baselines trained with --variant static, clean and adversarially)',
+    );
+  }
+  if (s.mode !== 'mtard' && (s.teacherClean !== null || s.teacherAdv !== null)) {
+    throw new TrainError('TRAIN_BAD_OPTION', `--teacher-clean/--teacher-adv only apply to --mode mtard, not ${s.mode}`);
+  }
+}

@@ -1,0 +1,109 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Model } from '../model/types.js';
+import { correctCount } from './losses.js';
+import type { TrainMode } from './modes.js';
+import { objective } from './objective.js';
+import { addWeightDecay, decays } from './optimizer.js';
+
+export interface StepContext {
+  readonly model: Model;
+  readonly optimizer: tf.Optimizer;
+  readonly mode: TrainMode;
+  readonly tradesBeta: number;
+  readonly weightDecay: number;
+  /** MTARD teachers, run in inference mode. */
+  readonly teachers?: { readonly clean: Model; readonly adv: Model };
+}
+
+/** Figures of one step, as plain numbers (means over the batch; counts of rows). */
+export interface StepFigures {
+  readonly loss: number;
+  readonly lossType: number;
+  readonly lossNat: number;
+  readonly lossAdv: number;
+  readonly correctClean: number;
+  readonly correctAdv: number;
+  /** Rows whose type-head argmax matches their type (clean / adversarial); 0 without a router. */
+  readonly typeCorrect: number;
+  readonly count: number;
+}
+
+/** tfjs variable name → variable, for the variables that take weight decay. */
+export function decayingVariables(model: Model): Map<string, tf.Variable> {
+  const out = new Map<string, tf.Variable>();
+  for (const [stable, v] of model.namedVariables()) if (v.trainable && decays(stable)) out.set(v.name, v);
+  return out;
+}
+
+/**
+ * One optimisation step on [clean; adversarial]: a training forward (MixBN routes the two
+ * halves), the objective, gradients of every trainable variable, weight decay, update.
+ */
+export function trainStep(
+  ctx: StepContext,
+  x: tf.Tensor4D,
+  xAdv: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  alpha: { readonly alphaNat: number; readonly alphaAdv: number },
+  decaying: ReadonlyMap<string, tf.Variable>,
+): StepFigures {
+  const n = x.shape[0];
+  const teacherLogits = ctx.teachers
+    ? tf.tidy(() => ({
+        clean: ctx.teachers!.clean.forward(x, { training: false }).logits,
+        adv: ctx.teachers!.adv.forward(xAdv, { training: false }).logits,
+      }))
+    : undefined;
+  const both = tf.concat([x, xAdv]) as tf.Tensor4D;
+  let figures: tf.Tensor1D | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = ctx.model.forward(both, { training: true, cleanCount: n });
+    const terms = objective({
+      mode: ctx.mode,
+      out,
+      labels,
+      cleanCount: n,
+      alphaNat: alpha.alphaNat,
+      alphaAdv: alpha.alphaAdv,
+      tradesBeta: ctx.tradesBeta,
+      ...(teacherLogits ? { teacherCleanLogits: teacherLogits.clean, teacherAdvLogits: teacherLogits.adv } : {}),
+    });
+    // Read-outs that need no gradient, gathered into one tensor so one download serves all.
+    figures = tf.keep(
+      tf.tidy(() => {
+        const cleanLogits = tf.slice(out.logits, [0, 0], [n, -1]) as tf.Tensor2D;
+        const advLogits = tf.slice(out.logits, [n, 0], [n, -1]) as tf.Tensor2D;
+        const typeCorrect =
+          out.typeLogits !== null
+            ? correctCount(out.typeLogits, tf.concat([tf.zeros([n], 'int32'), tf.ones([n], 'int32')]) as tf.Tensor1D)
+            : tf.scalar(0, 'int32');
+        return tf.stack([
+          terms.total,
+          terms.type,
+          terms.nat,
+          terms.adv,
+          tf.cast(correctCount(cleanLogits, labels), 'float32'),
+          tf.cast(correctCount(advLogits, labels), 'float32'),
+          tf.cast(typeCorrect, 'float32'),
+        ]) as tf.Tensor1D;
+      }),
+    );
+    return terms.total;
+  }, ctx.model.trainableVariables());
+  addWeightDecay(grads, decaying, ctx.weightDecay);
+  ctx.optimizer.applyGradients(grads);
+  tf.dispose([value, both, ...Object.values(grads)]);
+  if (teacherLogits) tf.dispose([teacherLogits.clean, teacherLogits.adv]);
+  const f = figures!.dataSync();
+  figures!.dispose();
+  return {
+    loss: f[0]!,
+    lossType: f[1]!,
+    lossNat: f[2]!,
+    lossAdv: f[3]!,
+    correctClean: f[4]!,
+    correctAdv: f[5]!,
+    typeCorrect: f[6]!,
+    count: n,
+  };
+}
