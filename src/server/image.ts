@@ -38,14 +38,16 @@ function messageOf(error: unknown): string {
 export async function decodeImage(data: Buffer, shape: PixelShape, options: DecodeOptions): Promise<Float32Array> {
   const source = options.source ?? 'the image';
   if (data.length === 0) throw new Errors.EMPTY_BODY(`${source} is empty`);
-  const input = () =>
-    sharp(data, { limitInputPixels: options.maxInputPixels, failOn: 'warning', sequentialRead: true, pages: 1 });
+  const input = (limitInputPixels: number | false) => sharp(data, { limitInputPixels, failOn: 'warning', sequentialRead: true, pages: 1 });
 
   let meta: Metadata;
   try {
-    meta = await input().metadata();
-  } catch {
-    throw new Errors.NOT_AN_IMAGE(source);
+    // Reads the header only; the pixel limit is checked here so the message can name the size.
+    meta = await input(false).metadata();
+  } catch (error) {
+    const message = messageOf(error);
+    if (/unsupported image format/i.test(message)) throw new Errors.NOT_AN_IMAGE(source);
+    throw new Errors.CORRUPT_IMAGE(source, message);
   }
   const format = formatOf(meta);
   if (!(IMAGE_FORMATS as readonly string[]).includes(format)) throw new Errors.UNSUPPORTED_IMAGE_FORMAT(source, format);
@@ -58,7 +60,7 @@ export async function decodeImage(data: Buffer, shape: PixelShape, options: Deco
   let pixels: Buffer;
   let channels: number;
   try {
-    let pipeline = input().rotate();
+    let pipeline = input(options.maxInputPixels).rotate();
     if (meta.hasAlpha) pipeline = pipeline.flatten({ background: { r: 0, g: 0, b: 0 } });
     pipeline = pipeline.resize({ width: shape.width, height: shape.height, fit: 'fill' });
     pipeline = shape.channels === 1 ? pipeline.toColourspace('b-w') : pipeline.toColourspace('srgb').removeAlpha();
@@ -87,14 +89,14 @@ function toPlanar(hwc: Uint8Array, shape: PixelShape): Float32Array {
   return out;
 }
 
-/** Encodes interleaved 8-bit pixels (HWC) as an image file; tests and benchmarks make their uploads with it. */
-export async function encodeImage(
-  hwc: Uint8Array,
-  shape: PixelShape,
-  format: ImageFormat,
-): Promise<Buffer> {
+/**
+ * Encodes interleaved 8-bit pixels (HWC) as an image file; tests and benchmarks make
+ * their uploads with it. With `frames` > 1, `hwc` holds that many frames one below the
+ * other and formats that animate (GIF, WebP) get one page per frame.
+ */
+export async function encodeImage(hwc: Uint8Array, shape: PixelShape, format: ImageFormat, frames = 1): Promise<Buffer> {
   const image = sharp(Buffer.from(hwc.buffer, hwc.byteOffset, hwc.byteLength), {
-    raw: { width: shape.width, height: shape.height, channels: shape.channels },
+    raw: { width: shape.width, height: shape.height * frames, channels: shape.channels, pageHeight: shape.height },
   });
   switch (format) {
     case 'jpeg':
@@ -106,7 +108,7 @@ export async function encodeImage(
     case 'gif':
       return image.gif().toBuffer();
     case 'tiff':
-      return image.tiff().toBuffer();
+      return image.tiff({ compression: 'lzw' }).toBuffer();
     case 'avif':
       return image.avif({ lossless: true }).toBuffer();
   }
