@@ -64,11 +64,20 @@ export const VARIANTS: readonly Variant[] = ['static', 'dynamic-only', 'mixbn-si
 export const BN_EPSILON = 1e-5;
 /** Default BN momentum: running = m·running + (1 − m)·batch. */
 export const DEFAULT_BN_MOMENTUM = 0.9;
-/**
- * tanh(z) + 1 is clipped to [SIGNAL_FLOOR, 2 − SIGNAL_FLOOR] before the power β, so that
- * ω stays strictly inside (0, 2^β) in float32 even when tanh saturates.
- */
+/** Smallest and largest β a configuration may use. */
+export const BETA_RANGE = [0.5, 16] as const;
+
+/** The clip floor of tanh + 1 for β ≤ 5 (all presets); use signalFloor(β) in general. */
 export const SIGNAL_FLOOR = 1e-6;
+
+/**
+ * tanh(z) + 1 is clipped to [f, 2 − f], f = signalFloor(β), before the power β, so that
+ * ω stays strictly inside (0, 2^β) in float32 even where tanh saturates: f ≥ 1e-6 keeps
+ * (2 − f)^β below 2^β, and f^β ≥ 1e-30 keeps ω above zero.
+ */
+export function signalFloor(beta: number): number {
+  return Math.max(SIGNAL_FLOOR, 1e-30 ** (1 / beta));
+}
 
 export interface ConvSpec {
   readonly name: string;

@@ -1,4 +1,4 @@
-import { VARIANTS } from './architecture.js';
+import { BETA_RANGE, VARIANTS } from './architecture.js';
 import { ModelError } from './errors.js';
 import type { ArchConfig, BackboneConfig, InputShape, Variant } from './types.js';
 
@@ -120,8 +120,8 @@ export function validateConfig(config: ArchConfig): ArchConfig {
     fail(`normalization mean and std need ${String(channels)} value(s) each`);
   }
   if (std.some((s) => !(typeof s === 'number' && s > 0))) fail(`normalization std must be positive`);
-  if (!(typeof config.beta === 'number' && Number.isFinite(config.beta) && config.beta > 0)) {
-    fail(`beta must be a positive number, got ${String(config.beta)}`);
+  if (!(typeof config.beta === 'number' && config.beta >= BETA_RANGE[0] && config.beta <= BETA_RANGE[1])) {
+    fail(`beta must be a number in [${BETA_RANGE.join(', ')}], got ${String(config.beta)}`);
   }
   if (config.bnMomentum !== undefined && !(config.bnMomentum >= 0 && config.bnMomentum < 1)) {
     fail(`bnMomentum must be in [0, 1), got ${String(config.bnMomentum)}`);

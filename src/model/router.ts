@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 
-import { SIGNAL_FLOOR, type RouterSpec } from './architecture.js';
+import { signalFloor, type RouterSpec } from './architecture.js';
 import type { NormContext } from './batch-norm.js';
 import { Dense } from './dense.js';
 import { ResNet } from './resnet.js';
@@ -24,10 +24,11 @@ export interface RouterOutput {
  */
 const SIGNAL_INIT_STD = 0.01;
 
-/** ω = (clip(tanh(z) + 1, floor, 2 − floor))^β: strictly inside (0, 2^β) in float32. */
+/** ω = (clip(tanh(z) + 1, f, 2 − f))^β, f = signalFloor(β): strictly inside (0, 2^β) in float32. */
 export function signalFromLogits(z: tf.Tensor2D, beta: number): tf.Tensor2D {
   return tf.tidy(() => {
-    const base = tf.clipByValue(tf.add(tf.tanh(z), 1), SIGNAL_FLOOR, 2 - SIGNAL_FLOOR);
+    const floor = signalFloor(beta);
+    const base = tf.clipByValue(tf.add(tf.tanh(z), 1), floor, 2 - floor);
     return tf.pow(base, tf.scalar(beta)) as tf.Tensor2D;
   });
 }
