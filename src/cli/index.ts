@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerEvaluateCommand } from './evaluate.js';
 import { registerTrainCommand } from './train.js';
 import { registerPrometheusRuleCommand } from './prometheus-rule.js';
 
@@ -10,5 +11,6 @@ const program = new Command()
 
 registerPrometheusRuleCommand(program);
 registerTrainCommand(program);
+registerEvaluateCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { saveCheckpoint } from '../../src/model/checkpoint.js';
+import { buildConfig, createModel } from '../../src/model/index.js';
+import type { EvaluationReport } from '../../src/eval/report.js';
+
+const run = promisify(execFile);
+
+/** dist/src/cli/index.js, found from this file's place in dist/test/eval/. */
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'index.js');
+
+/** A small AW-Net or static baseline (fmnist-tiny layout, narrower), saved as a checkpoint. */
+async function tinyCheckpoint(dir: string, variant: 'awnet' | 'static', seed: number): Promise<void> {
+  const narrow = { stem: 4, widths: [4, 8], blocks: [1, 1], strides: [1, 2] };
+  const model = createModel(buildConfig('fmnist-tiny', variant, { main: narrow, router: narrow }), seed);
+  await saveCheckpoint(dir, { model, epoch: 1 });
+  model.dispose();
+}
+
+interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function evaluate(args: readonly string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'evaluate', ...args], {
+      env: { ...process.env, AWNET_TF_BACKEND: 'wasm' },
+      timeout: 120_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('awnet evaluate (end to end)', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'awnet-evaluate-'));
+    await tinyCheckpoint(join(dir, 'awnet-ckpt'), 'awnet', 1);
+    await tinyCheckpoint(join(dir, 'static-ckpt'), 'static', 2);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('evaluates two checkpoints side by side: table on stdout, JSON report, SVG and PNG curve', async () => {
+    const out = join(dir, 'reports', 'eval.json');
+    const r = await evaluate([
+      join(dir, 'awnet-ckpt'),
+      join(dir, 'static-ckpt'),
+      '--limit', '24',
+      '--batch-size', '16',
+      '--curve-eps', '0,0.05,0.1',
+      '--curve-steps', '2',
+      '--seed', '9',
+      '--out', out,
+      '--no-progress',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /tfjs backend: wasm/);
+
+    const report = JSON.parse(await readFile(out, 'utf8')) as EvaluationReport;
+    assert.equal(report.dataset, 'fashion-mnist');
+    assert.equal(report.count, 24);
+    assert.equal(report.eps, 0.1, 'Fashion-MNIST defaults to eps 0.1');
+    assert.equal(report.seed, 9);
+    assert.equal(report.backend, 'wasm');
+    assert.deepEqual(report.models.map((m) => [m.name, m.variant]), [['awnet-ckpt', 'awnet'], ['static-ckpt', 'static']]);
+    const [awnet, stat] = report.models;
+    assert.ok(awnet && stat);
+    for (const m of report.models) {
+      assert.deepEqual(m.attacks.map((a) => a.id), ['fgsm', 'pgd20-s4', 'pgd20-s10', 'cw30', 'adaptive']);
+      const pgd10 = m.attacks.find((a) => a.id === 'pgd20-s10');
+      assert.deepEqual(pgd10?.params, { kind: 'pgd', eps: 0.1, steps: 20, stepSize: 0.01, randomStart: true, loss: 'ce' });
+      for (const a of m.attacks) assert.equal(a.wRobust, (m.cleanAccuracy + a.accuracy) / 2);
+      assert.deepEqual(m.curve.map((p) => p.eps), [0, 0.05, 0.1]);
+      assert.equal(m.curve[0]?.accuracy, m.cleanAccuracy);
+    }
+    for (const a of awnet.attacks) assert.ok(a.auc !== null && a.auc >= 0 && a.auc <= 1, `${a.id} AUC ${a.auc}`);
+    for (const a of stat.attacks) assert.equal(a.auc, null);
+
+    const lines = r.stdout.split('\n');
+    assert.ok(lines.some((l) => l.startsWith('awnet-ckpt')) && lines.some((l) => l.startsWith('static-ckpt')));
+    assert.ok(r.stdout.includes('Router ROC-AUC') && r.stdout.includes('Accuracy vs eps (PGD-2 ε/4)'));
+    const awnetRow = lines.find((l) => l.startsWith('awnet-ckpt'));
+    assert.equal(awnetRow?.trim().split(/\s+/)[1], (awnet.cleanAccuracy * 100).toFixed(2));
+
+    const svg = await readFile(join(dir, 'reports', 'eval-curve.svg'), 'utf8');
+    assert.match(svg, /^<svg /);
+    assert.equal(svg.match(/<polyline /g)?.length, 2);
+    const png = await readFile(join(dir, 'reports', 'eval-curve.png'));
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.ok(png.length > 1000);
+    assert.deepEqual((await readdir(join(dir, 'reports'))).sort(), ['eval-curve.png', 'eval-curve.svg', 'eval.json']);
+  });
+
+  it('names a missing checkpoint clearly, exits 1 and writes nothing', async () => {
+    const out = join(dir, 'missing.json');
+    const r = await evaluate([join(dir, 'no-such-checkpoint'), '--limit', '4', '--out', out, '--no-progress']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /awnet evaluate: checkpoint directory .*no-such-checkpoint does not exist.*\[CHECKPOINT_MISSING\]/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace for a known failure');
+    assert.equal(existsSync(out), false);
+  });
+
+  it('rejects a directory that is not a checkpoint and bad option values', async () => {
+    const notCkpt = await evaluate([dir, '--limit', '4', '--no-progress']);
+    assert.equal(notCkpt.code, 1);
+    assert.match(notCkpt.stderr, /checkpoint\.json is missing.*\[CHECKPOINT_MISSING\]/);
+
+    const badAttack = await evaluate([join(dir, 'static-ckpt'), '--attacks', 'pgd20-s4,deepfool', '--no-progress']);
+    assert.equal(badAttack.code, 1);
+    assert.match(badAttack.stderr, /unknown attack "deepfool".*\[EVAL_BAD_OPTION\]/);
+
+    const badEps = await evaluate([join(dir, 'static-ckpt'), '--eps', '1.5']);
+    assert.equal(badEps.code, 1);
+    assert.match(badEps.stderr, /--eps must be a number in \[1e-9, 1\]; got "1\.5"/);
+
+    const badDataset = await evaluate([join(dir, 'static-ckpt'), '--dataset', 'mnist']);
+    assert.equal(badDataset.code, 1);
+    assert.match(badDataset.stderr, /unknown dataset "mnist"/);
+  });
+
+  it('reports a dataset that does not fit the model', async () => {
+    const r = await evaluate([join(dir, 'static-ckpt'), '--dataset', 'cifar10', '--data-dir', dir, '--no-progress']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cifar10 images are 32×32×3 but the model expects 28×28×1.*\[DATA_BAD_SHAPE\]/);
+  });
+});
