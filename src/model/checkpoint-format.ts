@@ -9,7 +9,8 @@
  * and re-scoped to the receiving model on restore.
  *
  * A save writes a complete new directory beside the target and swaps it in by rename, so a
- * crash leaves either the previous checkpoint or the new one, never a mixture.
+ * crash leaves either the previous checkpoint or the new one, never a mixture
+ * (checkpoint-files.ts; a load finishes a swap that a crash interrupted).
  */
 import type * as tf from '@tensorflow/tfjs';
 

@@ -15,6 +15,7 @@ import {
   type RngState,
   type TensorEntry,
 } from './checkpoint-format.js';
+import { recoverInterruptedSave } from './checkpoint-files.js';
 import { modelScope } from './checkpoint-save.js';
 import { ModelError } from './errors.js';
 import { validateConfig } from './presets.js';
@@ -67,8 +68,12 @@ function checkEntries(file: string, label: string, entries: unknown, total: numb
   }
 }
 
-/** Reads and checks `checkpoint.json` alone (no weights). */
+/**
+ * Reads and checks `checkpoint.json` alone (no weights). If `dir` is missing because a save
+ * was killed between its two renames, the save's complete copy is first moved into place.
+ */
 export async function readCheckpointMeta(dir: string, options: Pick<LoadCheckpointOptions, 'expect'> = {}): Promise<CheckpointMeta> {
+  await recoverInterruptedSave(dir);
   const file = path.join(dir, CHECKPOINT_JSON);
   let text: string;
   try {

@@ -1,12 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import { createHash } from 'node:crypto';
 
 import * as tf from '@tensorflow/tfjs';
 
 import {
   CHECKPOINT_FORMAT,
-  CHECKPOINT_JSON,
   CHECKPOINT_VERSION,
   WEIGHTS_BIN,
   type CheckpointMeta,
@@ -15,6 +12,7 @@ import {
   type StoredDtype,
   type TensorEntry,
 } from './checkpoint-format.js';
+import { writeDirectoryAtomically } from './checkpoint-files.js';
 import type { Model } from './types.js';
 
 /** The model's tfjs variable-name scope (`awnet3`), derived from its named variables. */
@@ -81,40 +79,3 @@ export async function saveCheckpoint(dir: string, options: SaveCheckpointOptions
   };
   await writeDirectoryAtomically(dir, chunks, `${JSON.stringify(meta, null, 2)}\n`);
 }
-
-async function writeFileSynced(file: string, parts: readonly Uint8Array[] | string): Promise<void> {
-  const handle = await fs.open(file, 'w');
-  try {
-    if (typeof parts === 'string') await handle.writeFile(parts, 'utf8');
-    else for (const p of parts) await handle.write(p);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeDirectoryAtomically(dir: string, weights: readonly Uint8Array[], json: string): Promise<void> {
-  const target = path.resolve(dir);
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmp = `${target}.tmp-${tag}`;
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  try {
-    await fs.mkdir(tmp);
-    await writeFileSynced(path.join(tmp, WEIGHTS_BIN), weights);
-    await writeFileSynced(path.join(tmp, CHECKPOINT_JSON), json);
-    const old = `${target}.old-${tag}`;
-    let hadOld = true;
-    try {
-      await fs.rename(target, old);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      hadOld = false;
-    }
-    await fs.rename(tmp, target);
-    if (hadOld) await fs.rm(old, { recursive: true, force: true });
-  } catch (err) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
-}
-

@@ -161,6 +161,25 @@ describe('checkpoints', () => {
     assert.deepEqual((await fs.readdir(root)).filter((n) => n.startsWith('keep') || n.startsWith('a-file')).sort(), ['a-file', 'keep']);
   });
 
+  it('a save killed between its renames is completed by the next load; debris goes at the next save', async () => {
+    const target = path.join(root, 'crash');
+    await saveCheckpoint(target, { model, epoch: 1, step: 1 });
+    // The state a kill leaves after rename(target → old) and before rename(tmp → target).
+    await fs.cp(dir, `${target}.tmp-123-abcd`, { recursive: true });
+    await fs.rename(target, `${target}.old-123-abcd`);
+    const loaded = await loadCheckpoint(target);
+    assert.equal(loaded.step, 17, 'the newer, complete copy wins');
+    loaded.model.dispose();
+    assert.deepEqual((await fs.readdir(root)).filter((n) => n.startsWith('crash')), ['crash']);
+    // A save killed while writing: its incomplete copy is ignored, then cleared.
+    await fs.mkdir(`${target}.tmp-456-beef`);
+    await fs.writeFile(`${target}.tmp-456-beef/weights.bin`, 'partial');
+    assert.equal((await readCheckpointMeta(target)).step, 17);
+    await saveCheckpoint(target, { model, epoch: 2, step: 20 });
+    assert.deepEqual((await fs.readdir(root)).filter((n) => n.startsWith('crash')), ['crash']);
+    assert.equal((await readCheckpointMeta(target)).step, 20);
+  });
+
   describe('damaged or mismatched checkpoints give clear errors', () => {
     const copy = async (name: string): Promise<string> => {
       const target = path.join(root, name);
