@@ -1,6 +1,6 @@
 import {
   architecture,
-  SIGNAL_FLOOR,
+  signalFloor,
   type ArchitectureSpec,
   type ConvSpec,
   type DenseSpec,
@@ -103,7 +103,7 @@ class AwnetGraph {
     return pClean;
   }
 
-  /** All signal heads as one Gemm, ω = (clip(tanh(z) + 1))^β, then one slice per dynamic conv. */
+  /** All signal heads as one Gemm, ω = (clip(tanh(z) + 1, f, 2 − f))^β with f = signalFloor(β), then one slice per dynamic conv. */
   private signals(heads: readonly DenseSpec[], psi: string, featureSize: number): void {
     const { g, weights } = this;
     const cols = heads.map((h) => h.outFeatures);
@@ -114,7 +114,8 @@ class AwnetGraph {
     const b = g.floats('signal_bias', concatFlat(biases), [total]);
     const z = g.op('Gemm', [psi, w, b], {}, 'signal_z');
     const shifted = g.op('Add', [g.op('Tanh', [z]), g.floats('one', [1], [])]);
-    const clipped = g.op('Clip', [shifted, g.floats('signal_min', [SIGNAL_FLOOR], []), g.floats('signal_max', [2 - SIGNAL_FLOOR], [])]);
+    const floor = signalFloor(this.config.beta);
+    const clipped = g.op('Clip', [shifted, g.floats('signal_min', [floor], []), g.floats('signal_max', [2 - floor], [])]);
     const omega = g.op('Pow', [clipped, g.floats('beta', [this.config.beta], [])], {}, 'omega');
     let offset = 0;
     this.omegas = cols.map((c, j) => {

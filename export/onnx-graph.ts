@@ -3,6 +3,7 @@ import onnxProto from 'onnx-proto';
 // onnx-proto is CommonJS; its namespace is only reachable through the default export.
 export const onnx = onnxProto.onnx;
 export type ModelProto = onnxProto.onnx.ModelProto;
+export type ValueInfo = onnxProto.onnx.IValueInfoProto;
 
 /** IR version 8 is the one ONNX 1.12 pairs with opset 17. */
 export const IR_VERSION = 8;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerExportCommand } from '../../export/cli.js';
 import { registerEvaluateCommand } from './evaluate.js';
 import { registerTrainCommand } from './train.js';
 import { registerPrometheusRuleCommand } from './prometheus-rule.js';
@@ -12,5 +13,6 @@ const program = new Command()
 registerPrometheusRuleCommand(program);
 registerTrainCommand(program);
 registerEvaluateCommand(program);
+registerExportCommand(program);
 
 await program.parseAsync(process.argv);

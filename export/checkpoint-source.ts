@@ -1,0 +1,98 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CHECKPOINT_JSON, loadCheckpoint, readCheckpointMeta, type LoadedCheckpoint } from '../src/model/checkpoint.js';
+import type { CheckpointMeta, JsonValue } from '../src/model/checkpoint.js';
+import { ModelError } from '../src/model/errors.js';
+import type { Variant } from '../src/model/types.js';
+import { ExportError } from './errors.js';
+
+/** What the train command records about a run, as far as the export needs it. */
+export interface TrainingRecord {
+  readonly dataset?: string;
+  readonly dataDir?: string;
+  readonly limit?: number;
+  readonly skipCorrupt?: boolean;
+  readonly valSize?: number;
+  readonly seed?: number;
+  readonly eps?: number;
+  readonly attackSteps?: number;
+  readonly mode?: string;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false);
+}
+
+/**
+ * A checkpoint directory, or a run directory of the train command (its newest checkpoint,
+ * `checkpoints/latest`, is taken).
+ */
+export async function resolveCheckpointDir(path: string): Promise<string> {
+  if (await isFile(join(path, CHECKPOINT_JSON))) return path;
+  const latest = join(path, 'checkpoints', 'latest');
+  if (await isFile(join(latest, CHECKPOINT_JSON))) return latest;
+  const exists = await stat(path).then(() => true, () => false);
+  throw new ExportError(
+    'EXPORT_CHECKPOINT_NOT_FOUND',
+    exists
+      ? `${path} is not a checkpoint: it holds no ${CHECKPOINT_JSON} (nor checkpoints/latest/${CHECKPOINT_JSON} of a training run)`
+      : `checkpoint ${path} does not exist; pass a checkpoint directory (with ${CHECKPOINT_JSON} and weights.bin) or a training run directory`,
+  );
+}
+
+function translate(err: unknown, dir: string): never {
+  if (err instanceof ModelError) {
+    const code = err.code === 'CHECKPOINT_MISSING' ? 'EXPORT_CHECKPOINT_NOT_FOUND' : 'EXPORT_CHECKPOINT_INVALID';
+    throw new ExportError(code, `cannot load checkpoint ${dir}: ${err.message}`, { cause: err });
+  }
+  throw err;
+}
+
+export interface Expectations {
+  readonly preset?: string;
+  readonly variant?: Variant;
+}
+
+/** Reads the checkpoint's description and checks the preset/variant the caller expects. */
+export async function readMeta(dir: string, expect: Expectations): Promise<CheckpointMeta> {
+  const meta = await readCheckpointMeta(dir).catch((err: unknown) => translate(err, dir));
+  if (expect.preset !== undefined && meta.config.preset !== expect.preset) {
+    throw new ExportError(
+      'EXPORT_PRESET_MISMATCH',
+      `checkpoint ${dir} holds preset "${meta.config.preset}" (${meta.config.variant}), but --expect-preset is "${expect.preset}"`,
+    );
+  }
+  if (expect.variant !== undefined && meta.config.variant !== expect.variant) {
+    throw new ExportError(
+      'EXPORT_PRESET_MISMATCH',
+      `checkpoint ${dir} holds variant "${meta.config.variant}" (${meta.config.preset}), but --expect-variant is "${expect.variant}"`,
+    );
+  }
+  return meta;
+}
+
+export async function loadModel(dir: string): Promise<LoadedCheckpoint> {
+  return loadCheckpoint(dir).catch((err: unknown) => translate(err, dir));
+}
+
+/** The train command's settings stored in `trainerState.settings`, or {} when absent. */
+export function trainingRecord(trainerState: JsonValue | null): TrainingRecord {
+  const settings = typeof trainerState === 'object' && trainerState !== null && !Array.isArray(trainerState) ? trainerState.settings : undefined;
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) return {};
+  const num = (v: JsonValue | undefined): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const str = (v: JsonValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+  const record: Record<string, string | number | boolean> = {};
+  const put = (key: keyof TrainingRecord, v: string | number | boolean | undefined): void => {
+    if (v !== undefined) record[key] = v;
+  };
+  put('dataset', str(settings.dataset));
+  put('dataDir', str(settings.dataDir));
+  put('limit', num(settings.limit));
+  put('skipCorrupt', typeof settings.skipCorrupt === 'boolean' ? settings.skipCorrupt : undefined);
+  put('valSize', num(settings.valSize));
+  put('seed', num(settings.seed));
+  put('eps', num(settings.eps));
+  put('attackSteps', num(settings.attackSteps));
+  put('mode', str(settings.mode));
+  return record as TrainingRecord;
+}

@@ -1,0 +1,126 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { VARIANTS } from '../src/model/architecture.js';
+import { PRESET_NAMES } from '../src/model/presets.js';
+import type { Variant } from '../src/model/types.js';
+import { DATASET_NAMES } from '../src/data/types.js';
+import { BACKEND_NAMES, initBackend, type BackendName } from '../src/tf/backend.js';
+import { DEFAULT_FPR, exportCheckpoint, type ExportOptions } from './export-checkpoint.js';
+import { DEFAULT_OPSET } from './onnx-graph.js';
+
+interface ExportFlags {
+  readonly checkpoint: string;
+  readonly out: string;
+  readonly name?: string;
+  readonly version?: string;
+  readonly expectPreset?: string;
+  readonly expectVariant?: Variant;
+  readonly fpr: number;
+  readonly calibrationSize?: number;
+  readonly dataset?: string;
+  readonly dataDir?: string;
+  readonly valSize?: number;
+  readonly splitSeed?: number;
+  readonly skipCorrupt?: boolean;
+  readonly attackEps?: number;
+  readonly attackSteps?: number;
+  readonly evaluation?: string;
+  readonly evaluationModel?: string;
+  readonly opset: number;
+  readonly backend?: BackendName;
+}
+
+function intArg(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+  return n;
+}
+
+/** A number; fractions such as 8/255 are accepted. */
+function numberArg(value: string): number {
+  const fraction = /^\s*([0-9.]+)\s*\/\s*([0-9.]+)\s*$/.exec(value);
+  const n = fraction ? Number(fraction[1]) / Number(fraction[2]) : Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
+  return n;
+}
+
+function optionsFrom(f: ExportFlags, log: (line: string) => void): ExportOptions {
+  const pick = <K extends keyof ExportFlags>(key: K): Partial<Pick<ExportFlags, K>> =>
+    (f[key] !== undefined ? { [key]: f[key] } : {}) as Partial<Pick<ExportFlags, K>>;
+  return {
+    checkpoint: f.checkpoint,
+    out: f.out,
+    fpr: f.fpr,
+    opset: f.opset,
+    log,
+    ...pick('name'),
+    ...pick('version'),
+    ...pick('expectPreset'),
+    ...pick('expectVariant'),
+    ...pick('calibrationSize'),
+    ...pick('dataset'),
+    ...pick('dataDir'),
+    ...pick('valSize'),
+    ...pick('splitSeed'),
+    ...pick('skipCorrupt'),
+    ...pick('attackEps'),
+    ...pick('attackSteps'),
+    ...pick('evaluation'),
+    ...pick('evaluationModel'),
+  };
+}
+
+export function registerExportCommand(program: Command): void {
+  program
+    .command('export')
+    .description(
+      'Export a checkpoint to ONNX (input pixels [N,C,H,W] in [0,1]; outputs logits, probabilities, adversarial_score) ' +
+        'with its metadata and a flagging threshold calibrated on clean validation images; writes <out>.onnx and <out>.json.',
+    )
+    .requiredOption('--checkpoint <dir>', 'checkpoint directory, or a training run directory (its latest checkpoint)')
+    .requiredOption('--out <file>', 'the .onnx file to write, e.g. models/fmnist-tiny-awnet.onnx')
+    .option('--name <name>', 'model name (default: the output file name without .onnx)')
+    .option('--version <version>', 'model version (default 1.0.0)')
+    .addOption(new Option('--expect-preset <name>', 'fail unless the checkpoint holds this preset').choices(PRESET_NAMES))
+    .addOption(new Option('--expect-variant <name>', 'fail unless the checkpoint holds this variant').choices(VARIANTS))
+    .option('--fpr <rate>', 'target false-positive rate of the flagging threshold on clean validation images', numberArg, DEFAULT_FPR)
+    .option('--calibration-size <n>', 'calibrate on the first N validation images (default: all of them)', intArg)
+    .addOption(new Option('--dataset <name>', 'calibration dataset (default: the one the checkpoint was trained on)').choices(DATASET_NAMES))
+    .option('--data-dir <dir>', 'dataset directory (default: the training run\'s, else the dataset\'s standard location)')
+    .option('--val-size <n>', 'validation images held out in training (default: what the run recorded)', intArg)
+    .option('--split-seed <n>', 'seed of the train/validation split (default: the run\'s seed)', intArg)
+    .option('--skip-corrupt', 'skip corrupt dataset records instead of failing')
+    .option('--attack-eps <x>', 'L∞ eps of the training attack for the metadata (default: what the run recorded)', numberArg)
+    .option('--attack-steps <n>', 'PGD steps of the training attack for the metadata (default: what the run recorded)', intArg)
+    .option('--evaluation <json>', 'the evaluate command\'s --out report; its figures for this model go into the metadata')
+    .option('--evaluation-model <name>', 'which model of the evaluation report this is (default: matched by checkpoint)')
+    .option('--opset <n>', `ONNX opset (≥ ${DEFAULT_OPSET})`, intArg, DEFAULT_OPSET)
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend for calibration (default: best available; env AWNET_TF_BACKEND)').choices(BACKEND_NAMES))
+    .action(async (flags: ExportFlags) => {
+      const log = (line: string): void => {
+        process.stdout.write(`${line}\n`);
+      };
+      try {
+        const beforeLoad = async (): Promise<void> => {
+          await initBackend({ ...(flags.backend !== undefined ? { backend: flags.backend } : {}), log });
+        };
+        const result = await exportCheckpoint({ ...optionsFrom(flags, log), beforeLoad });
+        const t = result.metadata.threshold;
+        log(
+          `wrote ${result.out} (${(result.bytes / 1024).toFixed(1)} KiB) and ${result.sidecar} in ${result.seconds.toFixed(1)} s\n` +
+            `  model ${result.metadata.name} ${result.metadata.version}: ${result.metadata.preset} ${result.metadata.variant}, ${result.metadata.labels.length} classes\n` +
+            `  threshold ${t.value.toPrecision(6)} for FPR ${t.targetFpr} (observed ${t.observedFpr.toFixed(4)} on ${t.calibrationImages} clean validation images)` +
+            `${result.metadata.router ? '' : '; no router: adversarial_score is always 0'}\n` +
+            `  operators: ${result.opTypes.join(', ')}`,
+        );
+      } catch (err) {
+        // Known failures (bad options, checkpoints, data, output) print one clear line, no stack.
+        const code = (err as { code?: unknown }).code;
+        if (err instanceof Error && typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code)) {
+          process.stderr.write(`error [${code}]: ${err.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        throw err;
+      }
+    });
+}
