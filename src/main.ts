@@ -29,11 +29,13 @@ function shutdown(signal: string): void {
   if (stopping) return;
   stopping = true;
   app.log.info(`${signal} received: draining (grace ${config.shutdownGraceMs} ms)`);
+  // Readiness goes false now, not when close() reaches its preClose hook.
   app.accepting.value = false;
   app.models.setReady(false);
   const timer = setTimeout(() => {
-    app.log.error(`requests still running after ${config.shutdownGraceMs} ms; exiting anyway`);
-    process.exit(1);
+    app.log.error(`requests still running after ${config.shutdownGraceMs} ms; refusing the queued ones and exiting`);
+    // Running batches are waited for: stopping onnxruntime mid-run would abort the process.
+    void app.models.abort().finally(() => process.exit(1));
   }, config.shutdownGraceMs);
   timer.unref();
   app.close().then(

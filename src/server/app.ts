@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import errorHandler from './error-handler.js';
+import lifecyclePlugin from './lifecycle-plugin.js';
 import metricsPlugin from './metrics-plugin.js';
 import type { EngineFactory } from './model-registry.js';
 import modelsPlugin from './models-plugin.js';
@@ -44,6 +45,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     settings: config,
     ...(options.engineFactory ? { engineFactory: options.engineFactory } : {}),
   });
+  await app.register(lifecyclePlugin);
   await registerOpenApi(app, VERSION);
   await app.register(classifyRoutes);
   await app.register(oipRoutes);

@@ -199,6 +199,16 @@ export class Batcher {
     for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
+  /**
+   * Refuses every queued image with `error` and resolves once the running batches end.
+   * (A worker thread cannot be stopped in the middle of session.run without aborting
+   * the process, so a forced shutdown waits for the batches already running.)
+   */
+  abort(error: () => Error): Promise<void> {
+    for (let i = this.head; i < this.queue.length; i++) this.finish(this.queue[i]!.request, error());
+    return this.drained();
+  }
+
   /** Resolves once nothing waits and nothing runs. */
   drained(): Promise<void> {
     if (!this.busy) return Promise.resolve();

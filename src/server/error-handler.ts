@@ -37,7 +37,8 @@ export function toServiceError(error: FastifyError, request: FastifyRequest, bod
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new Errors.INVALID_REQUEST(error.message);
   }
-  if (error.message === 'aborted' || request.raw.destroyed) return new Errors.CLIENT_DISCONNECTED(error.message);
+  // readableAborted: the body stream ended before its end, i.e. the client went away.
+  if (error.message === 'aborted' || request.raw.readableAborted) return new Errors.CLIENT_DISCONNECTED(error.message);
   // busboy reports a malformed multipart body as a plain Error.
   if (/multipart|boundary/i.test(error.message)) return new Errors.INVALID_REQUEST(error.message);
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {

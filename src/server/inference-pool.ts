@@ -17,6 +17,8 @@ interface Job {
   readonly id: number;
   readonly resolve: (result: EngineResult) => void;
   readonly reject: (error: Error) => void;
+  /** Settles (never rejects) when the job does. */
+  readonly settled: Promise<unknown>;
 }
 
 interface Slot {
@@ -151,27 +153,35 @@ export class InferencePool implements BatchEngine {
     if (!slot) return Promise.reject(new Error('no idle inference worker'));
     const buffer =
       pixels.byteOffset === 0 && pixels.byteLength === pixels.buffer.byteLength ? pixels.buffer : pixels.slice().buffer;
-    return new Promise((resolve, reject) => {
-      const id = this.nextId++;
-      slot.job = { id, resolve, reject };
-      const request: WorkerRequest = { type: 'run', id, pixels: buffer as ArrayBuffer, count };
-      slot.worker.postMessage(request, [buffer as ArrayBuffer]);
+    let resolve!: (result: EngineResult) => void;
+    let reject!: (error: Error) => void;
+    const result = new Promise<EngineResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
+    const id = this.nextId++;
+    slot.job = { id, resolve, reject, settled: result.catch(() => undefined) };
+    const request: WorkerRequest = { type: 'run', id, pixels: buffer as ArrayBuffer, count };
+    slot.worker.postMessage(request, [buffer as ArrayBuffer]);
+    return result;
   }
 
+  /**
+   * Waits for running batches, then ends every worker. Workers are never terminated
+   * mid-run: onnxruntime-node aborts the whole process when its thread is torn down
+   * inside session.run.
+   */
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(
-      this.slots.map(
-        (slot) =>
-          new Promise<void>((resolve) => {
-            slot.worker.once('exit', () => resolve());
-            const request: WorkerRequest = { type: 'close' };
-            slot.worker.postMessage(request);
-            // A worker stuck in a long run is stopped rather than waited for forever.
-            setTimeout(() => void slot.worker.terminate(), 5000).unref();
-          }),
-      ),
+      [...this.slots].map(async (slot) => {
+        if (slot.job) await slot.job.settled;
+        await new Promise<void>((resolve) => {
+          slot.worker.once('exit', () => resolve());
+          const request: WorkerRequest = { type: 'close' };
+          slot.worker.postMessage(request);
+        });
+      }),
     );
   }
 }

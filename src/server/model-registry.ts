@@ -79,6 +79,13 @@ export class ServedModel {
     this.metrics.modelReady.set({ model: this.name }, ready ? 1 : 0);
   }
 
+  /** Refuses queued images (AWNET_NOT_READY) and waits only for the batches already running. */
+  async abort(): Promise<void> {
+    this.setReady(false);
+    this.open = false;
+    await this.batcher.abort(() => new Errors.NOT_READY(this.name));
+  }
+
   /** Lets queued and running batches finish, then stops the engine. */
   async close(): Promise<void> {
     this.setReady(false);
@@ -170,5 +177,9 @@ export class ModelRegistry {
 
   async close(): Promise<void> {
     await Promise.all(this.models.map((m) => m.close()));
+  }
+
+  async abort(): Promise<void> {
+    await Promise.all(this.models.map((m) => m.abort()));
   }
 }

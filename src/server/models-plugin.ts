@@ -8,10 +8,7 @@ export interface ModelsPluginOptions {
   readonly engineFactory?: EngineFactory;
 }
 
-/**
- * Loads every model before the server listens, marks them ready once it does,
- * and on close lets queued work finish before stopping the inference workers.
- */
+/** Loads every model before the server listens; on close, queued work finishes before the workers stop. */
 export default fp<ModelsPluginOptions>(
   async (app, options) => {
     const registry = await ModelRegistry.load(
@@ -22,12 +19,6 @@ export default fp<ModelsPluginOptions>(
       options.engineFactory,
     );
     app.decorate('models', registry);
-    app.decorate('accepting', { value: true });
-    app.addHook('onReady', async () => registry.setReady(true));
-    app.addHook('preClose', async () => {
-      app.accepting.value = false;
-      registry.setReady(false);
-    });
     app.addHook('onClose', async () => registry.close());
   },
   { name: 'awnet-models', fastify: '5.x', dependencies: ['awnet-metrics'] },

@@ -1,0 +1,27 @@
+import fp from 'fastify-plugin';
+import './fastify-types.js';
+
+/**
+ * Readiness and draining. Models turn ready once the server is up; from the moment
+ * shutdown starts (SIGTERM in main.ts, or close()) readiness is false, and every
+ * keep-alive connection is closed after its response so that close() does not wait
+ * for clients' idle connections to time out.
+ */
+export default fp(
+  async (app) => {
+    const accepting = { value: true };
+    app.decorate('accepting', accepting);
+    app.addHook('onReady', async () => app.models.setReady(true));
+    app.addHook('preClose', async () => {
+      accepting.value = false;
+      app.models.setReady(false);
+    });
+    app.addHook('onSend', async (_request, reply) => {
+      if (!accepting.value) reply.header('connection', 'close');
+    });
+    app.addHook('onResponse', async () => {
+      if (!accepting.value) app.server.closeIdleConnections();
+    });
+  },
+  { name: 'awnet-lifecycle', fastify: '5.x', dependencies: ['awnet-models'] },
+);
