@@ -92,7 +92,7 @@ export function curveAttack(eps: number, steps: number): AttackSpec {
   const stepSize = eps / 4;
   return {
     id: `pgd${steps}-curve`,
-    label: `PGD-${steps} ε/4`,
+    label: `curve PGD-${steps} at ε=${Number(eps.toPrecision(4))}`,
     params: { kind: 'pgd', eps, steps, stepSize, randomStart: true, loss: 'ce' },
     run: (model, x, labels, seed) => pgd(model, x, labels, { eps, steps, stepSize, randomStart: true, seed }),
   };

@@ -123,11 +123,13 @@ export async function evaluateModels(
   const batches = Math.ceil(data.count / options.batchSize);
   const curvePoints = options.curveEps.filter((e) => e > 0);
   const curveSpecs = curvePoints.map((e) => curveAttack(e, options.curveSteps));
-  const unitsPerBatch = 1 + options.attacks.length + curveSpecs.length;
-  const total = models.length * batches * unitsPerBatch;
+  // Progress counts forward/backward passes, so PGD-20 weighs twenty times FGSM.
+  const cost = (spec: AttackSpec): number => spec.params.steps + 1;
+  const perBatch = 1 + [...options.attacks, ...curveSpecs].reduce((sum, spec) => sum + cost(spec), 0);
+  const total = models.length * batches * perBatch;
   let done = 0;
-  const tick = (model: string, stage: string): void => {
-    done++;
+  const progress = (model: string, stage: string, units = 0): void => {
+    done += units;
     options.onProgress?.({ done, total, model, stage });
   };
 
@@ -148,13 +150,16 @@ export async function evaluateModels(
       const x = tf.tensor4d(data.images.subarray(start * perImage, end * perImage), [end - start, height, width, channels]);
       const y = tf.tensor1d(data.labels.subarray(start, end), 'int32');
       try {
+        progress(entry.name, `clean, batch ${b + 1}/${batches}`);
         const clean = predict(entry.model, x);
         cleanPred.set(clean.predicted, start);
         if (clean.score === null) hasRouter = false;
         else cleanScore.set(clean.score, start);
-        tick(entry.name, 'clean');
+        progress(entry.name, `clean, batch ${b + 1}/${batches}`, 1);
         for (let a = 0; a < all.length; a++) {
           const spec = all[a] as AttackSpec;
+          const stage = `${spec.label}, batch ${b + 1}/${batches}`;
+          progress(entry.name, stage);
           const t0 = performance.now();
           const xAdv = spec.run(entry.model, x, y, `${options.seed}/${spec.id}/${spec.params.eps}/${b}`);
           const r = predict(entry.model, xAdv);
@@ -162,7 +167,7 @@ export async function evaluateModels(
           seconds[a] = (seconds[a] ?? 0) + (performance.now() - t0) / 1000;
           advPred[a]?.set(r.predicted, start);
           if (r.score !== null) advScore[a]?.set(r.score, start);
-          tick(entry.name, spec.label);
+          progress(entry.name, stage, cost(spec));
           await yieldToEventLoop();
         }
       } finally {
