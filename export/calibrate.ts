@@ -12,9 +12,11 @@ export interface Threshold {
 }
 
 /**
- * The smallest threshold that flags at most ⌊fpr·n⌋ of the given clean scores: the
- * (1 − fpr) empirical quantile, taken as an order statistic so that ties cannot push
- * the false-positive rate on the calibration set above the target.
+ * A threshold that flags at most ⌊fpr·n⌋ of the given clean scores: the (1 − fpr) empirical
+ * quantile, taken as an order statistic so that ties cannot push the false-positive rate on
+ * the calibration set above the target. It is placed midway between the highest score left
+ * unflagged and the next one up, so the float32 differences between the runtime that
+ * calibrated (tfjs) and the one that serves (onnxruntime) cannot flip a calibration image.
  */
 export function thresholdForFpr(scores: Float32Array | readonly number[], targetFpr: number): Threshold {
   if (!(targetFpr > 0 && targetFpr < 1)) {
@@ -27,7 +29,9 @@ export function thresholdForFpr(scores: Float32Array | readonly number[], target
     if (!Number.isFinite(s)) throw new ExportError('EXPORT_CALIBRATION_FAILED', `calibration produced a non-finite adversarial score (${s})`);
   }
   const allowed = Math.floor(targetFpr * n);
-  const value = Math.min(1, Math.max(0, sorted[n - 1 - allowed] as number));
+  const kept = sorted[n - 1 - allowed] as number;
+  // With fewer than 1/fpr images nothing may be flagged: the highest score is the threshold.
+  const value = Math.min(1, Math.max(0, allowed > 0 ? (kept + (sorted[n - allowed] as number)) / 2 : kept));
   let above = 0;
   for (const s of sorted) if (s > value) above++;
   return { value, targetFpr, observedFpr: above / n, calibrationImages: n };

@@ -7,13 +7,17 @@ import { buildConfig, createModel } from '../../src/model/index.js';
 test('the threshold flags at most the target fraction of calibration scores', () => {
   const scores = Float32Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 1000) / 1000);
   const t = thresholdForFpr(scores, 0.01);
-  // Sorted scores are 0, 0.001, …, 0.999; ten may lie above, so the threshold is 0.989.
-  assert.ok(Math.abs(t.value - 0.989) < 1e-6, `value ${t.value}`);
+  // Sorted scores are 0, 0.001, …, 0.999; ten may lie above: midway between 0.989 and 0.990.
+  assert.ok(Math.abs(t.value - 0.9895) < 1e-6, `value ${t.value}`);
   assert.equal(t.observedFpr, 0.01);
   assert.equal(t.calibrationImages, 1000);
   assert.equal(t.targetFpr, 0.01);
   const t5 = thresholdForFpr(scores, 0.05);
-  assert.ok(Math.abs(t5.value - 0.949) < 1e-6);
+  assert.ok(Math.abs(t5.value - 0.9495) < 1e-6);
+  // Fewer images than 1/fpr: nothing may be flagged, the highest score is the threshold.
+  const few = thresholdForFpr([0.2, 0.7, 0.4], 0.01);
+  assert.ok(Math.abs(few.value - 0.7) < 1e-6);
+  assert.equal(few.observedFpr, 0);
   assert.equal(t5.observedFpr, 0.05);
 });
 
