@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { BN_EPSILON } from './architecture.js';
+import { groupedBatchNorm } from './batch-norm-kernel.js';
 import type { VariableStore } from './variable-store.js';
 
 /** What a normalisation layer needs to know about the current forward pass. */
@@ -54,10 +55,15 @@ export class BatchNorm implements Norm {
   /** Normalise with batch statistics and move the running statistics. */
   train(h: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      const { mean, variance } = tf.moments(h, [0, 1, 2]);
-      this.updateRunning(mean as tf.Tensor1D, variance as tf.Tensor1D, h.shape[0] * h.shape[1] * h.shape[2]);
-      const scale = tf.mul(this.gamma, tf.rsqrt(tf.add(variance, BN_EPSILON)));
-      return tf.add(tf.mul(tf.sub(h, mean), scale), this.beta) as tf.Tensor4D;
+      const [n, height, width, c] = h.shape;
+      const count = n * height * width;
+      const y = groupedBatchNorm(
+        tf.reshape(h, [1, count, c]),
+        tf.reshape(this.gamma, [1, 1, c]),
+        tf.reshape(this.beta, [1, 1, c]),
+        (mean, variance) => this.updateRunningStats(tf.reshape(mean, [c]), tf.reshape(variance, [c]), count),
+      );
+      return tf.reshape(y, h.shape);
     });
   }
 
@@ -77,7 +83,8 @@ export class BatchNorm implements Norm {
     });
   }
 
-  private updateRunning(mean: tf.Tensor1D, variance: tf.Tensor1D, count: number): void {
+  /** running = m·running + (1 − m)·batch; `variance` is the biased batch variance of `count` values. */
+  updateRunningStats(mean: tf.Tensor1D, variance: tf.Tensor1D, count: number): void {
     // Nothing downstream of these assignments reaches the loss, so no gradient flows here.
     tf.tidy(() => {
       const m = this.momentum;
