@@ -56,7 +56,7 @@ export class ServiceMetrics {
     });
     this.queueCapacity = new Gauge({ name: 'awnet_queue_capacity', help: 'Images that may wait before new requests get 503 (AWNET_QUEUE_LIMIT).', ...byModel });
     this.imagesTotal = new Counter({ name: 'awnet_images_total', help: 'Images the model scored.', ...byModel });
-    this.imagesFlagged = new Counter({ name: 'awnet_images_flagged_total', help: 'Images whose adversarial score reached the flagging threshold.', ...byModel });
+    this.imagesFlagged = new Counter({ name: 'awnet_images_flagged_total', help: 'Images whose adversarial score is above the flagging threshold.', ...byModel });
     this.imagesClassified = new Counter({ name: 'awnet_images_classified_total', help: 'Images by predicted label.', labelNames: ['model', 'label'], registers });
     this.adversarialScore = new Histogram({ name: 'awnet_adversarial_score', help: "The router's probability that an image is adversarial.", buckets: SCORE_BUCKETS, ...byModel });
     const windows = this.windows;

@@ -41,10 +41,10 @@ function positiveInt(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }
 
-/** The threshold is a number, or an object whose `value` is (the exporter stores the rate beside it). */
+/** `threshold.value`: the exporter stores the calibration (target and observed rate) beside it. */
 function thresholdOf(meta: Record<string, unknown>): number | undefined {
   const t = meta['threshold'];
-  const value = typeof t === 'object' && t !== null ? (t as Record<string, unknown>)['value'] : t;
+  const value = typeof t === 'object' && t !== null ? (t as Record<string, unknown>)['value'] : undefined;
   return typeof value === 'number' && value >= 0 && value <= 1 ? value : undefined;
 }
 
@@ -78,7 +78,7 @@ export async function readModelMetadata(file: string): Promise<ModelMetadata> {
     throw new ModelFileError(file, "metadata 'awnet.input' must be {channels: 1|3, height, width}");
   }
   const threshold = thresholdOf(meta);
-  if (threshold === undefined) throw new ModelFileError(file, "metadata 'awnet.threshold' must be a number in [0, 1]");
+  if (threshold === undefined) throw new ModelFileError(file, "metadata 'awnet.threshold.value' must be a number in [0, 1]");
 
   const graph = model.graph;
   const inputInfo = graph?.input?.find((i) => i.name === INPUT_NAME);

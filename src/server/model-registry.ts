@@ -68,7 +68,8 @@ export class ServedModel {
       let best = 0;
       for (let k = 1; k < out.probabilities.length; k++) if (out.probabilities[k]! > out.probabilities[best]!) best = k;
       const label = this.metadata.labels[best] ?? String(best);
-      const flagged = out.adversarialScore >= this.threshold;
+      // Strictly above, as the exporter calibrates it (a score equal to the threshold is not flagged).
+      const flagged = out.adversarialScore > this.threshold;
       this.metrics.recordImage(this.name, label, out.adversarialScore, flagged);
       return { ...out, labelIndex: best, label, flagged };
     });

@@ -30,7 +30,7 @@ export const ClassifyResult = Type.Object({
   probabilities: Type.Array(Probability, { description: 'One per label, in the order of model.labels; they sum to 1.' }),
   adversarial: Type.Object({
     score: Type.Number({ description: "The router's probability that the image is adversarial." }),
-    flagged: Type.Boolean({ description: 'score >= threshold' }),
+    flagged: Type.Boolean({ description: 'score > threshold' }),
     threshold: Type.Number(),
   }),
 });

@@ -22,6 +22,8 @@ export interface SyntheticModelOptions {
   readonly slowSize?: number;
   /** Leave out the `awnet` metadata entry (a broken model). */
   readonly withoutMetadata?: boolean;
+  /** Replaces top-level fields of the `awnet` metadata (to make inconsistent models). */
+  readonly metadata?: Record<string, unknown>;
   readonly dir?: string;
 }
 
@@ -123,13 +125,22 @@ export function writeSyntheticModel(options: SyntheticModelOptions = {}): string
   nodes.push(node('Softmax', ['logits'], ['probabilities'], [int('axis', 1)]));
 
   const name = options.name ?? 'synthetic';
+  // The exporter's metadata schema (export/metadata.ts), so the service reads what it will really get.
   const metadata = {
+    schemaVersion: 1,
     name,
     version: '3',
     dataset: 'synthetic',
     labels,
     input: { channels, height, width },
-    threshold: { value: options.threshold ?? 0.5, falsePositiveRate: 0.01 },
+    threshold: { value: options.threshold ?? 0.5, targetFpr: 0.01, observedFpr: 0.01, calibrationImages: 100, calibrationSplit: 'synthetic' },
+    trainingAttack: { norm: 'linf', eps: 0.1, steps: 10 },
+    variant: 'awnet',
+    preset: 'synthetic',
+    router: true,
+    created: '2026-01-01T00:00:00.000Z',
+    producer: 'awnet-serve tests',
+    ...options.metadata,
   };
   const model = onnx.ModelProto.create({
     irVersion: 8,

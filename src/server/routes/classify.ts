@@ -13,7 +13,7 @@ const DEFAULT_TOP_K = 5;
 const description =
   'Classify one image sent as the body (Content-Type image/*: JPEG, PNG, WebP, GIF (first frame), TIFF, AVIF) ' +
   "or several as multipart/form-data files in the field 'image' or 'images'. Each answer carries the " +
-  "router's adversarial score and whether it reached the model's flagging threshold.";
+  "router's adversarial score and whether it is above the model's flagging threshold.";
 
 /** POST /v1/classify and /v1/models/:name/classify. Only image/* and multipart bodies are parsed here. */
 const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
