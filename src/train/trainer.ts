@@ -202,7 +202,13 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
     `data: ${settings.dataset} ${all.count} images (${split.train.length} train, ${split.val.length} validation, ${pgdVal.length} attacked) in ${((Date.now() - loadStarted) / 1000).toFixed(1)} s; ${steps} steps of ${batchSize} per epoch`,
   );
 
-  const overrides = { ...settings.overrides, numClasses: settings.overrides.numClasses ?? all.labelNames.length };
+  if (settings.overrides.numClasses !== undefined && settings.overrides.numClasses !== all.labelNames.length) {
+    throw new TrainError(
+      'TRAIN_BAD_OPTION',
+      `the model would have ${settings.overrides.numClasses} classes but ${settings.dataset} has ${all.labelNames.length} (${all.labelNames.join(', ')})`,
+    );
+  }
+  const overrides = { ...settings.overrides, numClasses: all.labelNames.length };
   let model: Model;
   let optimizer: tf.Optimizer;
   let state: TrainerState;

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { runCli, tempDir, TINY_MODEL_ARGS } from './helpers.js';
+
+describe('train command: bad input gives one clear error line', () => {
+  let dir = '';
+  let cleanup: () => Promise<void> = async () => {};
+  before(async () => {
+    ({ dir, cleanup } = await tempDir('train-errors'));
+  });
+  after(() => cleanup());
+
+  const base = (out: string): string[] => ['train', '--epochs', '1', '--limit', '64', ...TINY_MODEL_ARGS, '--out', out];
+
+  it('names a missing data directory and the files it should hold', async () => {
+    const missing = join(dir, 'no-such-dir');
+    const r = await runCli([...base(join(dir, 'o1')), '--data-dir', missing]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^error \\[DATA_DIR_NOT_FOUND\\]: data directory ${missing} does not exist; expected it to hold .*train-images-idx3-ubyte.gz`, 'm'));
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('names a corrupt file and what is wrong with it', async () => {
+    const data = join(dir, 'corrupt');
+    await mkdir(data, { recursive: true });
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(0x00000801, 0); // a label-file magic where images belong
+    await writeFile(join(data, 'train-images-idx3-ubyte.gz'), gzipSync(header));
+    await writeFile(join(data, 'train-labels-idx1-ubyte.gz'), gzipSync(header.subarray(0, 8)));
+    const r = await runCli([...base(join(dir, 'o2')), '--data-dir', data]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /error \[DATA_BAD_MAGIC\]: .*train-images-idx3-ubyte\.gz has bad magic number 0x00000801; expected 0x00000803/);
+  });
+
+  it('rejects bad option values naming the option and the valid range', async () => {
+    const r = await runCli([...base(join(dir, 'o3')), '--batch-size', '1']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /error \[TRAIN_BAD_OPTION\]: --batch-size must be an integer ≥ 2, got 1/);
+    const mode = await runCli([...base(join(dir, 'o4')), '--mode', 'mtard']);
+    assert.equal(mode.code, 1);
+    assert.match(mode.stderr, /--mode mtard needs --teacher-clean <checkpoint> and --teacher-adv <checkpoint>/);
+    const choice = await runCli([...base(join(dir, 'o5')), '--variant', 'bogus']);
+    assert.notEqual(choice.code, 0);
+    assert.match(choice.stderr, /argument 'bogus' is invalid\. Allowed choices are static, dynamic-only, mixbn-single-bn, awnet/);
+    const missingTeacher = await runCli([...base(join(dir, 'o6')), '--mode', 'mtard', '--teacher-clean', join(dir, 'nope'), '--teacher-adv', join(dir, 'nope')]);
+    assert.equal(missingTeacher.code, 1);
+    assert.match(missingTeacher.stderr, /error \[CHECKPOINT_MISSING\]: checkpoint directory .*nope does not exist/);
+  });
+});
