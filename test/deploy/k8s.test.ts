@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { CONFIG_KEYS } from '../../src/server/config.js';
+import { existsSync } from 'node:fs';
+import { CONFIG_KEYS, loadConfig } from '../../src/server/config.js';
 import { OVERLAYS, only, renderKustomization, renderOverlay, type Manifest, type Overlay } from './k8s-render.js';
 import { schemaErrors, unknownFieldErrors } from './k8s-schemas.js';
 import { repoPath } from './repo.js';
@@ -105,6 +106,25 @@ describe('Kubernetes manifests', () => {
       const unknown = Object.keys(config.data).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k));
       assert.deepEqual(unknown, [], `${overlay}: keys the service does not read`);
       assert.equal(config.data.AWNET_EXECUTION_PROVIDERS, overlay === 'gpu' ? 'cuda,cpu' : 'cpu', overlay);
+    }
+  });
+
+  it('the service accepts every ConfigMap value, and AWNET_MODELS names the models baked into the image', (t) => {
+    for (const overlay of OVERLAYS) {
+      const { data } = only<ConfigMap>(manifests(overlay), 'ConfigMap');
+      const files = (data.AWNET_MODELS ?? '').split(',');
+      assert.ok(files.length > 0 && files.every((f) => f.startsWith('/app/models/')), 'models come from the image (Dockerfile: COPY models ./models)');
+      // The image's /app is this repository's root: check the same files here.
+      const local = files.map((f) => repoPath(f.replace(/^\/app\//, '')));
+      const absent = local.filter((f) => !existsSync(f));
+      if (absent.length > 0) {
+        t.skip(`shipped models not present yet: ${absent.join(', ')}`);
+        return;
+      }
+      const config = loadConfig({ ...data, AWNET_MODELS: local.join(',') }, repoPath());
+      assert.equal(config.port, Number(data.AWNET_PORT));
+      assert.equal(config.shutdownGraceMs, Number(data.AWNET_SHUTDOWN_GRACE_MS));
+      assert.deepEqual(config.models, local);
     }
   });
 

@@ -26,11 +26,12 @@ export interface RunResult {
 }
 
 /** Runs a program to completion without a shell; a non-zero exit is a result, not a throw. */
-export async function run(file: string, args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function run(file: string, args: readonly string[], options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   try {
     const { stdout, stderr } = await execFileAsync(file, [...args], {
       cwd: options.cwd ?? ROOT,
       timeout: options.timeoutMs ?? 120_000,
+      env: options.env === undefined ? process.env : { PATH: process.env.PATH, ...options.env },
       maxBuffer: 64 * 1024 * 1024,
     });
     return { code: 0, stdout, stderr };
