@@ -191,20 +191,28 @@ describe('AW-Net and its variants', () => {
     for (const m of [a, b, c, big]) m!.dispose();
   });
 
-  it('does not leak tensors across repeated forwards, and dispose frees everything', () => {
+  it('does not leak tensors across repeated forwards and gradient steps, and dispose frees everything', () => {
     const start = tf.memory().numTensors;
     const m = createModel(tinyConfig('awnet'), 1);
-    const x = images(m.config, 3, 1);
+    const x = images(m.config, 4, 1);
     const dispose = (r: { logits: tf.Tensor; typeLogits: tf.Tensor | null; pClean: tf.Tensor | null }): void =>
       tf.dispose([r.logits, r.typeLogits, r.pClean].filter((t): t is tf.Tensor => t !== null));
-    dispose(m.forward(x, { training: false }));
-    dispose(m.forward(x, { training: true, cleanCount: 1 }));
-    const settled = tf.memory().numTensors;
-    for (let i = 0; i < 3; i += 1) {
+    const gradientStep = (): void => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(m.forward(x, { training: true, cleanCount: 2 }).logits) as tf.Scalar, m.trainableVariables());
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    const round = (): void => {
       dispose(m.forward(x, { training: false }));
-      dispose(m.forward(x, { training: true, cleanCount: 2 }));
+      dispose(m.forward(x, { training: true, cleanCount: 2 })); // equal halves: one grouped pass
+      dispose(m.forward(x, { training: true, cleanCount: 1 })); // unequal: sliced rows
       const routed = m.route(x)!;
       tf.dispose([routed.psi, routed.typeLogits, routed.pClean, ...routed.omegas]);
+      gradientStep();
+    };
+    round();
+    const settled = tf.memory().numTensors;
+    for (let i = 0; i < 3; i += 1) {
+      round();
       assert.equal(tf.memory().numTensors, settled, `after round ${i + 1}`);
     }
     m.dispose();
