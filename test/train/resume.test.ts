@@ -82,6 +82,22 @@ describe('kill -9 in mid-epoch, then --resume', () => {
     }
   });
 
+  it('Ctrl-C (SIGINT) finishes the current step, saves a checkpoint and exits 130', async () => {
+    const out = join(dir, 'interrupted');
+    const latest = join(out, 'checkpoints', 'latest');
+    const run = startCli(trainArgs(out, ['--checkpoint-every', '3']));
+    for (let i = 0; i < 1200 && (readCheckpoint(latest)?.step ?? 0) < 3; i++) await sleep(50);
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    assert.equal(result.code, 130, result.stderr);
+    const m = /interrupted at epoch 1 step (\d+); saved .*latest \(continue with --resume\)/.exec(result.stdout);
+    assert.ok(m, result.stdout);
+    const saved = readCheckpoint(latest);
+    assert.ok(saved !== null);
+    assert.equal(saved.step, Number(m[1]), 'the checkpoint holds the step the interrupt stopped at');
+    assert.ok(saved.step >= 3 && saved.step < STEPS_PER_EPOCH, 'saved in mid-epoch');
+  });
+
   it('refuses to resume with different settings, or to overwrite a run without --resume', async () => {
     const killed = join(dir, 'killed');
     const changed = await runCli(trainArgs(killed, ['--resume', '--lr', '0.2']));
