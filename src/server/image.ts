@@ -60,10 +60,18 @@ export async function decodeImage(data: Buffer, shape: PixelShape, options: Deco
   let pixels: Buffer;
   let channels: number;
   try {
-    let pipeline = input(options.maxInputPixels).rotate();
+    // Each libvips step costs a noticeable fraction of a millisecond even on tiny
+    // images, so only the steps this image needs are taken.
+    let pipeline = input(options.maxInputPixels);
+    if ((meta.orientation ?? 1) > 1) pipeline = pipeline.rotate();
     if (meta.hasAlpha) pipeline = pipeline.flatten({ background: { r: 0, g: 0, b: 0 } });
-    pipeline = pipeline.resize({ width: shape.width, height: shape.height, fit: 'fill' });
-    pipeline = shape.channels === 1 ? pipeline.toColourspace('b-w') : pipeline.toColourspace('srgb').removeAlpha();
+    if (width !== shape.width || height !== shape.height) {
+      pipeline = pipeline.resize({ width: shape.width, height: shape.height, fit: 'fill' });
+    }
+    const space = shape.channels === 1 ? 'b-w' : 'srgb';
+    if (meta.space !== space || meta.depth !== 'uchar' || meta.hasAlpha || meta.channels !== shape.channels) {
+      pipeline = shape.channels === 1 ? pipeline.toColourspace('b-w') : pipeline.toColourspace('srgb').removeAlpha();
+    }
     const result = await pipeline.raw().toBuffer({ resolveWithObject: true });
     pixels = result.data;
     channels = result.info.channels;
@@ -89,15 +97,23 @@ function toPlanar(hwc: Uint8Array, shape: PixelShape): Float32Array {
   return out;
 }
 
-/**
- * Encodes interleaved 8-bit pixels (HWC) as an image file; tests and benchmarks make
- * their uploads with it. With `frames` > 1, `hwc` holds that many frames one below the
- * other and formats that animate (GIF, WebP) get one page per frame.
- */
-export async function encodeImage(hwc: Uint8Array, shape: PixelShape, format: ImageFormat, frames = 1): Promise<Buffer> {
-  const image = sharp(Buffer.from(hwc.buffer, hwc.byteOffset, hwc.byteLength), {
+export interface EncodeOptions {
+  /** `hwc` holds this many frames one below the other; GIF and WebP get one page each. */
+  readonly frames?: number;
+  /** EXIF orientation (1–8) to record (JPEG, WebP, TIFF, AVIF). */
+  readonly orientation?: number;
+  /** 16 writes a 16-bit PNG or TIFF. */
+  readonly bitDepth?: 8 | 16;
+}
+
+/** Encodes interleaved 8-bit pixels (HWC) as an image file; tests and benchmarks make their uploads with it. */
+export async function encodeImage(hwc: Uint8Array, shape: PixelShape, format: ImageFormat, options: EncodeOptions = {}): Promise<Buffer> {
+  const frames = options.frames ?? 1;
+  let image = sharp(Buffer.from(hwc.buffer, hwc.byteOffset, hwc.byteLength), {
     raw: { width: shape.width, height: shape.height * frames, channels: shape.channels, pageHeight: shape.height },
   });
+  if (options.orientation !== undefined) image = image.withMetadata({ orientation: options.orientation });
+  if (options.bitDepth === 16) image = image.toColourspace(shape.channels === 1 ? 'grey16' : 'rgb16');
   switch (format) {
     case 'jpeg':
       return image.jpeg({ quality: 95 }).toBuffer();

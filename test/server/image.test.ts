@@ -94,7 +94,7 @@ describe('decodeImage', () => {
   it('uses the first frame of an animated GIF', async () => {
     const frames = new Uint8Array(2 * 28 * 28);
     frames.fill(255, 0, 28 * 28); // frame 1 white, frame 2 black
-    const gif = await encodeImage(frames, GREY, 'gif', 2);
+    const gif = await encodeImage(frames, GREY, 'gif', { frames: 2 });
     const decoded = await decodeImage(gif, GREY, LIMIT);
     assert.ok(decoded.every((v) => v > 0.95), 'first frame is white');
   });
@@ -121,6 +121,19 @@ describe('decodeImage', () => {
     }
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
     await rejectsWith(decodeImage(svg, GREY, LIMIT), 'AWNET_UNSUPPORTED_IMAGE_FORMAT', /svg image; valid formats/);
+  });
+
+  it('reads 16-bit images as 8-bit values and applies EXIF orientation', async () => {
+    const hwc = gradient(GREY);
+    const png16 = await encodeImage(hwc, GREY, 'png', { bitDepth: 16 });
+    assert.ok(maxError(await decodeImage(png16, GREY, LIMIT), hwc, GREY) < 0.01);
+    // Left half white, right half black; orientation 6 means "rotate 90° clockwise to view",
+    // which puts the white half on top.
+    const halves = new Uint8Array(28 * 28).map((_, i) => (i % 28 < 14 ? 255 : 0));
+    const rotated = await decodeImage(await encodeImage(halves, GREY, 'jpeg', { orientation: 6 }), GREY, LIMIT);
+    const mean = (from: number, to: number) => rotated.subarray(from, to).reduce((a, v) => a + v, 0) / (to - from);
+    assert.ok(mean(0, 28 * 12) > 0.9, 'top rows white');
+    assert.ok(mean(28 * 16, 28 * 28) < 0.1, 'bottom rows black');
   });
 
   it('flattens transparency onto black', async () => {

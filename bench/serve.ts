@@ -1,0 +1,202 @@
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { loadFashionMnist } from '../src/data/fashion-mnist.js';
+import { encodeImage } from '../src/server/image.js';
+import { InferencePool } from '../src/server/inference-pool.js';
+import { readModelMetadata } from '../src/server/model-metadata.js';
+import { repoRoot } from '../src/server/repo-root.js';
+import { renderSummary } from './serve-report.js';
+import type { LoadResult, ServeReport } from './serve-report.js';
+
+// npm run bench: the service's four measurements in one run (see bench/reports/serve.md).
+
+const program = new Command()
+  .description('Benchmark the inference service against its ceilings and the naive design.')
+  .option('--model <file>', 'ONNX model to serve', path.join(repoRoot(), 'models/fmnist-tiny-awnet.onnx'))
+  .option('--duration <seconds>', 'seconds per load measurement', (v) => Number(v), 10)
+  .option('--out <dir>', 'where serve.json and serve.md go', path.join(repoRoot(), 'bench/reports'))
+  .option('--images <n>', 'distinct Fashion-MNIST test images to send', (v) => Number(v), 256)
+  .option('--workers <n>', 'AWNET_WORKERS of the service', (v) => Number(v), 1)
+  .option('--intra-op-threads <n>', 'AWNET_INTRA_OP_THREADS (service, naive and model ceiling)', (v) => Number(v), 1)
+  .option('--max-batch-size <n>', 'AWNET_MAX_BATCH_SIZE of the service', (v) => Number(v), 32)
+  .option('--max-batch-delay-ms <n>', 'AWNET_MAX_BATCH_DELAY_MS of the service', (v) => Number(v), 2)
+  .parse();
+const opts = program.opts<{
+  model: string;
+  duration: number;
+  out: string;
+  images: number;
+  workers: number;
+  intraOpThreads: number;
+  maxBatchSize: number;
+  maxBatchDelayMs: number;
+}>();
+
+if (!existsSync(opts.model)) {
+  process.stderr.write(`bench: no model at ${opts.model}; export one (awnet export) or pass --model\n`);
+  process.exit(2);
+}
+
+// The settings every server under test runs with: the service's defaults, quiet logs.
+const serviceEnv: Record<string, string> = {
+  AWNET_MODELS: opts.model,
+  AWNET_EXECUTION_PROVIDERS: 'cpu',
+  AWNET_LOG_LEVEL: 'warn',
+  AWNET_QUEUE_LIMIT: '4096',
+};
+const settings = { workers: opts.workers, intraOpThreads: opts.intraOpThreads, maxBatchSize: opts.maxBatchSize, maxBatchDelayMs: opts.maxBatchDelayMs };
+
+const metadata = await readModelMetadata(opts.model);
+const { channels, height, width } = metadata.input;
+if (channels !== 1 || height !== 28 || width !== 28) throw new Error('the benchmark sends Fashion-MNIST images: it needs a 1×28×28 model');
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Real Fashion-MNIST test images as PNG uploads. */
+async function uploads(n: number): Promise<Buffer[]> {
+  const data = await loadFashionMnist({ split: 'test', limit: n });
+  const per = 28 * 28;
+  return Promise.all(
+    Array.from({ length: n }, (_, i) => {
+      const bytes = Uint8Array.from(data.images.subarray(i * per, (i + 1) * per), (v) => Math.round(v * 255));
+      return encodeImage(bytes, { channels: 1, height: 28, width: 28 }, 'png');
+    }),
+  );
+}
+
+/** (1) onnxruntime alone in one worker thread, fed back to back. */
+async function modelCeiling(seconds: number): Promise<Record<string, number>> {
+  const pool = await InferencePool.start({ file: opts.model, providers: ['cpu'], intraOpThreads: settings.intraOpThreads, workers: 1, shape: metadata.input, log: () => {} });
+  const out: Record<string, number> = {};
+  try {
+    for (const batch of [1, 8, 32]) {
+      const template = new Float32Array(batch * height * width).map((_, i) => ((i * 2654435761) % 256) / 255);
+      // Each run moves its buffer to the worker, so every run gets a copy.
+      for (let i = 0; i < 10; i++) await pool.run(template.slice(), batch);
+      let images = 0;
+      const started = performance.now();
+      while (performance.now() - started < seconds * 1000) {
+        await pool.run(template.slice(), batch);
+        images += batch;
+      }
+      out[`batch${batch}`] = images / ((performance.now() - started) / 1000);
+      log(`model ceiling, batch ${batch}: ${out[`batch${batch}`]!.toFixed(0)} images/s`);
+    }
+  } finally {
+    await pool.close();
+  }
+  return out;
+}
+
+interface Target {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+async function startTarget(mode: 'service' | 'http-ceiling' | 'naive'): Promise<Target> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'serve-target.js');
+  const env = { ...process.env, ...serviceEnv, AWNET_WORKERS: String(settings.workers), AWNET_INTRA_OP_THREADS: String(settings.intraOpThreads), AWNET_MAX_BATCH_SIZE: String(settings.maxBatchSize), AWNET_MAX_BATCH_DELAY_MS: String(settings.maxBatchDelayMs) };
+  const child: ChildProcess = spawn(process.execPath, [script, '--mode', mode], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
+    child.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { url: string }).url));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.removeAllListeners('exit');
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function load(url: string, connections: number, seconds: number, bodies: Buffer[]): Promise<LoadResult> {
+  const result = await autocannon({
+    url: `${url}/v1/classify`,
+    connections,
+    duration: seconds,
+    requests: bodies.map((body) => ({ method: 'POST', path: '/v1/classify', headers: { 'content-type': 'image/png' }, body })),
+  });
+  return {
+    connections,
+    imagesPerSecond: result['2xx'] / result.duration,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+/** Warms a server up, then measures it at each concurrency. */
+async function measure(mode: 'service' | 'http-ceiling' | 'naive', concurrencies: number[], bodies: Buffer[]): Promise<LoadResult[]> {
+  const target = await startTarget(mode);
+  try {
+    await load(target.url, 8, 2, bodies);
+    const results: LoadResult[] = [];
+    for (const c of concurrencies) {
+      const r = await load(target.url, c, opts.duration, bodies);
+      log(`${mode}, concurrency ${c}: ${r.imagesPerSecond.toFixed(0)} images/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
+      results.push(r);
+    }
+    return results;
+  } finally {
+    await target.stop();
+  }
+}
+
+const started = new Date();
+const loadBefore = os.loadavg();
+const bodies = await uploads(opts.images);
+const model = await modelCeiling(Math.max(2, opts.duration / 2));
+const http = await measure('http-ceiling', [64], bodies);
+const service = await measure('service', [1, 8, 64], bodies);
+const naive = await measure('naive', [1, 8, 64], bodies);
+
+const at = (rows: LoadResult[], c: number) => rows.find((r) => r.connections === c)!;
+const modelBest = Math.max(...Object.values(model));
+const lowerCeiling = Math.min(modelBest, at(http, 64).imagesPerSecond);
+const service64 = at(service, 64).imagesPerSecond;
+const report: ServeReport = {
+  started: started.toISOString(),
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg() },
+  model: { file: path.relative(repoRoot(), opts.model) || opts.model, name: metadata.name, version: metadata.version },
+  settings: { ...settings, executionProvider: 'cpu', durationSeconds: opts.duration, distinctImages: opts.images, upload: 'PNG, 28×28 grey, raw body (image/png)' },
+  modelCeiling: model,
+  httpCeiling: http,
+  service,
+  naive,
+  goals: [
+    {
+      goal: 'service at concurrency 64 ≥ 70 % of the lower ceiling',
+      target: 0.7 * lowerCeiling,
+      reached: service64,
+      met: service64 >= 0.7 * lowerCeiling,
+    },
+    {
+      goal: "service at concurrency 64 ≥ 3× the naive design's",
+      target: 3 * at(naive, 64).imagesPerSecond,
+      reached: service64,
+      met: service64 >= 3 * at(naive, 64).imagesPerSecond,
+    },
+    {
+      goal: "service p99 at concurrency 8 ≤ the naive design's (ms)",
+      target: at(naive, 8).p99Ms,
+      reached: at(service, 8).p99Ms,
+      met: at(service, 8).p99Ms <= at(naive, 8).p99Ms,
+    },
+  ],
+};
+await mkdir(opts.out, { recursive: true });
+await writeFile(path.join(opts.out, 'serve.json'), `${JSON.stringify(report, null, 2)}\n`);
+await writeFile(path.join(opts.out, 'serve.md'), renderSummary(report));
+log(`wrote ${path.join(opts.out, 'serve.json')} and serve.md`);
+process.stdout.write(renderSummary(report));
