@@ -119,6 +119,24 @@ describe('Batcher on a real onnxruntime worker pool', () => {
     assert.ok(out!.adversarialScore > 0.5);
   });
 
+  it('replaces a worker thread that dies, and keeps serving', async () => {
+    const lines: string[] = [];
+    const pool = await InferencePool.start({ file: fastModel, providers: ['cpu'], intraOpThreads: 1, workers: 1, shape: GREY_28, log: (l) => lines.push(l) });
+    try {
+      const { b } = batcher(pool);
+      await b.submit([imageOf(0.2)]);
+      // Reach the thread itself: nothing public kills a worker, which is the point.
+      const slots = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots;
+      await slots[0]!.worker.terminate();
+      const [out] = await b.submit([imageOf(0.8)]);
+      assert.ok(out!.adversarialScore > 0.5);
+      assert.equal(pool.size, 1);
+      assert.ok(lines.some((l) => /died; starting a replacement/.test(l)));
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('logs the execution provider it fell back to when CUDA is unavailable', async () => {
     const lines: string[] = [];
     const pool = await InferencePool.start({
