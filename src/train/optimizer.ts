@@ -54,3 +54,13 @@ export function addWeightDecay(grads: tf.NamedTensorMap, decaying: ReadonlyMap<s
     g.dispose();
   }
 }
+
+/**
+ * Disposes an optimizer completely. tfjs's MomentumOptimizer.dispose() does not call
+ * SGDOptimizer's, so the cached −lr scalar would outlive it.
+ */
+export function disposeOptimizer(optimizer: tf.Optimizer): void {
+  const cached = (optimizer as unknown as { c?: tf.Tensor }).c;
+  optimizer.dispose();
+  if (cached !== undefined && !cached.isDisposed) cached.dispose();
+}

@@ -12,7 +12,7 @@ import { AdaptiveAlpha, type AdaptiveAlphaState } from './adaptive-alpha.js';
 import { trainingAdversary } from './adversary.js';
 import { TrainError } from './errors.js';
 import { initialAlpha } from './objective.js';
-import { createOptimizer, setLearningRate } from './optimizer.js';
+import { createOptimizer, disposeOptimizer, setLearningRate } from './optimizer.js';
 import { RunFiles } from './run-files.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { checkSettings, defaultValSize, resumeConflicts, type TrainSettings } from './settings.js';
@@ -250,10 +250,19 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
   }
   await files.prepare();
 
-  const teachers =
-    settings.mode === 'mtard'
-      ? { clean: await loadTeacher(settings.teacherClean!, 'clean', model), adv: await loadTeacher(settings.teacherAdv!, 'robust', model) }
-      : undefined;
+  let teachers: { clean: Model; adv: Model } | undefined;
+  if (settings.mode === 'mtard') {
+    let clean: Model | undefined;
+    try {
+      clean = await loadTeacher(settings.teacherClean!, 'clean', model);
+      teachers = { clean, adv: await loadTeacher(settings.teacherAdv!, 'robust', model) };
+    } catch (err) {
+      clean?.dispose();
+      model.dispose();
+      disposeOptimizer(optimizer);
+      throw err;
+    }
+  }
 
   const schedule: LrSchedule = {
     name: settings.lrSchedule,
@@ -399,7 +408,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
     return { status: 'finished', checkpoint: files.latest, records, globalStep: state.globalStep, totalSeconds: seconds() };
   } finally {
     model.dispose();
-    optimizer.dispose();
+    disposeOptimizer(optimizer);
     teachers?.clean.dispose();
     teachers?.adv.dispose();
   }

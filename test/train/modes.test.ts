@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import { createModel } from '../../src/model/awnet.js';
 import { saveCheckpoint } from '../../src/model/checkpoint.js';
 import { buildConfig } from '../../src/model/presets.js';
@@ -119,9 +120,11 @@ describe('training modes and variants', () => {
     await saveCheckpoint(teacherDir, { model: teacher });
     teacher.dispose();
     const clean = join(dir, 'clean-teacher', 'checkpoints', 'latest');
+    const tensorsBefore = tf.memory().numTensors;
     await assert.rejects(
       train(settings(join(dir, 'mismatch'), { mode: 'mtard', teacherClean: clean, teacherAdv: teacherDir }), { resume: false }),
       (err: unknown) => err instanceof TrainError && err.code === 'TRAIN_TEACHER_MISMATCH' && /robust teacher .* 5 classes; the student .* 10/.test(err.message),
     );
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'the failed start released the student and the first teacher');
   });
 });

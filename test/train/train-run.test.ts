@@ -61,8 +61,10 @@ describe('a short PGD-AT run on real Fashion-MNIST images', () => {
     const s = settings(join(dir, 'run'));
     const steps: StepProgress[] = [];
     const lines: string[] = [];
+    const tensorsBefore = tf.memory().numTensors;
     const result = await train(s, { resume: false, hooks: { onStep: (p) => steps.push(p), log: (l) => lines.push(l) } });
     assert.equal(result.status, 'finished');
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor outlives the run (none leaks per step)');
     assert.equal(result.globalStep, 3 * 8, '256 training images in batches of 32, three epochs');
     assert.equal(steps.length, 24);
     assert.ok(lines.some((l) => l.includes('320 images (256 train, 64 validation, 32 attacked)')), lines.join('\n'));
