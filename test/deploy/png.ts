@@ -9,20 +9,24 @@ function chunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([head, data, crc]);
 }
 
-/** An 8-bit greyscale PNG of `width`×`height` pixels given in [0, 1], row-major. */
+/**
+ * An 8-bit RGB PNG (R = G = B) of `width`×`height` grey values given in [0, 1],
+ * row-major: what a client holding a photo would upload.
+ */
 export function greyPng(pixels: ArrayLike<number>, width: number, height: number): Buffer {
   if (pixels.length !== width * height) throw new Error(`expected ${width * height} pixels, got ${pixels.length}`);
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header[8] = 8; // bit depth
-  header[9] = 0; // colour type: greyscale
-  const raw = Buffer.alloc((width + 1) * height);
+  header[9] = 2; // colour type: truecolour
+  const stride = 1 + 3 * width;
+  const raw = Buffer.alloc(stride * height);
   for (let y = 0; y < height; y++) {
-    raw[y * (width + 1)] = 0; // filter: none
+    raw[y * stride] = 0; // filter: none
     for (let x = 0; x < width; x++) {
-      const v = pixels[y * width + x] ?? 0;
-      raw[y * (width + 1) + 1 + x] = Math.round(Math.min(1, Math.max(0, v)) * 255);
+      const v = Math.round(Math.min(1, Math.max(0, pixels[y * width + x] ?? 0)) * 255);
+      raw.fill(v, y * stride + 1 + 3 * x, y * stride + 4 + 3 * x);
     }
   }
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
