@@ -38,7 +38,7 @@ ARG NPM_VERSION
 WORKDIR /app
 RUN npm install --global --no-audit --no-fund npm@${NPM_VERSION}
 COPY package.json package-lock.json .npmrc ./
-RUN npm pkg set 'allowScripts.@tensorflow/tfjs-node=false' 'allowScripts.@tensorflow/tfjs-node-gpu=false' \
+RUN npm pkg set --json 'allowScripts.@tensorflow/tfjs-node=false' 'allowScripts.@tensorflow/tfjs-node-gpu=false' \
     && npm ci --omit=dev --strict-allow-scripts --no-audit --no-fund \
     && npm cache clean --force
 
@@ -60,7 +60,7 @@ RUN ln -s /usr/local/lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
     && npm install --global --no-audit --no-fund npm@${NPM_VERSION}
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm pkg set 'allowScripts.@tensorflow/tfjs-node-gpu=true' 'allowScripts.@tensorflow/tfjs-node=false' \
+RUN npm pkg set --json 'allowScripts.@tensorflow/tfjs-node-gpu=true' 'allowScripts.@tensorflow/tfjs-node=false' \
     && npm ci --omit=dev --strict-allow-scripts --onnxruntime-node-install=cuda12 --no-audit --no-fund \
     && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
     && test -f node_modules/@tensorflow/tfjs-node-gpu/lib/napi-v8/tfjs_binding.node \

@@ -116,6 +116,8 @@ describe('Dockerfile', () => {
       const install = all(stage(parsed, deps), 'RUN').find((r) => r.includes('npm ci')) ?? '';
       assert.match(install, /npm ci --omit=dev /, `${deps} installs production dependencies only`);
       assert.match(install, /--strict-allow-scripts/, `${deps} runs only approved install scripts`);
+      // Without --json, npm pkg set writes the strings "true"/"false", not booleans.
+      assert.match(install, /^npm pkg set --json 'allowScripts\./, `${deps} records its install-script decisions as booleans`);
     }
     const gpu = all(stage(parsed, 'deps-gpu'), 'RUN').find((r) => r.includes('npm ci')) ?? '';
     assert.match(gpu, /--onnxruntime-node-install=cuda12/);
