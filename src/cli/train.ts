@@ -218,7 +218,7 @@ async function runTrain(raw: RawOptions): Promise<void> {
       return;
     }
     const files = new RunFiles(settings.out);
-    const last = result.records.at(-1) ?? null;
+    const last = result.lastRecord;
     await files.writeSummary({
       command: ['awnet', ...process.argv.slice(2)].join(' '),
       backend,
