@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { loadFashionMnist } from '../../src/data/fashion-mnist.js';
+import { DEFAULT_MODEL_FILES } from '../../src/server/config.js';
+import { encodeImage } from '../../src/server/image.js';
+import { repoRoot } from '../../src/server/repo-root.js';
+import { GREY_28 } from './helpers.js';
+
+const shipped = DEFAULT_MODEL_FILES.map((f) => path.join(repoRoot(), f));
+const missing = shipped.filter((f) => !existsSync(f));
+
+describe('npm start with no configuration', () => {
+  it(
+    'serves the shipped models, the AW-Net first, and classifies Fashion-MNIST test images mostly right',
+    { skip: missing.length > 0 ? `not shipped yet: ${missing.map((f) => path.relative(repoRoot(), f)).join(', ')}` : false },
+    async () => {
+      const child = spawn(process.execPath, [path.join(repoRoot(), 'dist/src/main.js')], {
+        // Only the port is chosen: everything else is the defaults `npm start` uses.
+        env: { ...process.env, AWNET_PORT: '0', AWNET_HOST: '127.0.0.1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+            if (match) resolve(match[1]!);
+          });
+          void exited.then((code) => reject(new Error(`exited with ${code}: ${out}`)));
+        });
+        assert.equal((await fetch(`${url}/v2/health/ready`)).status, 200);
+        const test = await loadFashionMnist({ split: 'test', limit: 50 });
+        let right = 0;
+        for (let i = 0; i < 50; i++) {
+          const png = await encodeImage(Uint8Array.from(test.images.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 255)), GREY_28, 'png');
+          const res = await fetch(`${url}/v1/classify`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png });
+          assert.equal(res.status, 200);
+          const body = (await res.json()) as { model: { name: string; labels: string[] }; results: { label: string }[] };
+          assert.equal(body.model.name, 'fmnist-tiny-awnet');
+          if (body.results[0]!.label === body.model.labels[test.labels[i]!]) right++;
+        }
+        // A trained model, not a fresh one: far above the 10 % of guessing.
+        assert.ok(right >= 35, `${right} of 50 right`);
+        assert.equal((await fetch(`${url}/v2/models/fmnist-tiny-static/ready`)).status, 200);
+      } finally {
+        child.kill('SIGTERM');
+        assert.equal(await exited, 0);
+      }
+    },
+  );
+});
