@@ -91,7 +91,11 @@ export const Errors = {
     "Model '%s' has %d images waiting, its queue limit; retry after the Retry-After delay",
     503,
   ),
-  NOT_READY: createError<'AWNET_NOT_READY', 503, [string]>('AWNET_NOT_READY', "Model '%s' is not ready (starting or shutting down)", 503),
+  NOT_READY: createError<'AWNET_NOT_READY', 503, [string]>(
+    'AWNET_NOT_READY',
+    '%s is not taking requests (starting or shutting down); retry on another replica',
+    503,
+  ),
   TIMEOUT: createError<'AWNET_TIMEOUT', 504, [number]>('AWNET_TIMEOUT', 'No answer within the request timeout of %d ms', 504),
   INFERENCE_FAILED: createError<'AWNET_INFERENCE_FAILED', 500, [string, string]>(
     'AWNET_INFERENCE_FAILED',

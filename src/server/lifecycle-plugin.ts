@@ -1,9 +1,14 @@
 import fp from 'fastify-plugin';
+import { Errors } from './errors.js';
 import './fastify-types.js';
+
+/** Still answered while draining: probes (server and model readiness), metadata and scrapes. */
+const DRAINING_OK = /^\/(v2\/?$|v2\/health\/|v2\/models\/[^/]+(\/versions\/[^/]+)?(\/ready)?\/?$|metrics)/;
 
 /**
  * Readiness and draining. Models turn ready once the server is up; from the moment
- * shutdown starts (SIGTERM in main.ts, or close()) readiness is false, and every
+ * shutdown starts (SIGTERM in main.ts, or close()) readiness is false, new work
+ * arriving on connections that are still open gets 503 AWNET_NOT_READY, and every
  * keep-alive connection is closed after its response so that close() does not wait
  * for clients' idle connections to time out.
  */
@@ -15,6 +20,9 @@ export default fp(
     app.addHook('preClose', async () => {
       accepting.value = false;
       app.models.setReady(false);
+    });
+    app.addHook('onRequest', async (request) => {
+      if (!accepting.value && !DRAINING_OK.test(request.url)) throw new Errors.NOT_READY('The service');
     });
     app.addHook('onSend', async (_request, reply) => {
       if (!accepting.value) reply.header('connection', 'close');

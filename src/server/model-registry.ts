@@ -62,7 +62,7 @@ export class ServedModel {
 
   /** Scores images (C×H×W floats each) through the batch queue and records them in the metrics. */
   async infer(images: readonly Float32Array[]): Promise<ScoredImage[]> {
-    if (!this.open) throw new Errors.NOT_READY(this.name);
+    if (!this.open) throw new Errors.NOT_READY(`Model '${this.name}'`);
     const outputs = await this.batcher.submit(images);
     return outputs.map((out) => {
       let best = 0;
@@ -84,7 +84,7 @@ export class ServedModel {
   async abort(): Promise<void> {
     this.setReady(false);
     this.open = false;
-    await this.batcher.abort(() => new Errors.NOT_READY(this.name));
+    await this.batcher.abort(() => new Errors.NOT_READY(`Model '${this.name}'`));
   }
 
   /** Lets queued and running batches finish, then stops the engine. */

@@ -206,3 +206,30 @@ describe('AWNET_FLAG_THRESHOLD', () => {
     }
   });
 });
+
+describe('while draining', () => {
+  it('refuses new work with AWNET_NOT_READY and Connection: close, but still answers probes and scrapes', async () => {
+    const server = await startServer([writeSyntheticModel({ name: 'draining' })]);
+    try {
+      server.app.accepting.value = false;
+      server.app.models.setReady(false);
+      const res = await server.app.inject({ method: 'POST', url: '/v1/classify', headers: { 'content-type': 'image/png' }, payload: await image(0.3) });
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.json().code, 'AWNET_NOT_READY');
+      assert.equal(res.headers['connection'], 'close');
+      const infer = await server.app.inject({ method: 'POST', url: '/v2/models/draining/infer', payload: { inputs: [] } });
+      assert.equal(infer.json().code, 'AWNET_NOT_READY');
+      const ready = await server.app.inject('/v2/health/ready');
+      assert.equal(ready.statusCode, 503);
+      assert.deepEqual(ready.json(), { ready: false });
+      assert.equal((await server.app.inject('/v2/models/draining/ready')).statusCode, 503);
+      assert.equal((await server.app.inject('/v2/health/live')).statusCode, 200);
+      const metrics = await server.app.inject('/metrics');
+      assert.equal(metrics.statusCode, 200);
+      assert.equal(metricValue(metrics.body, 'awnet_model_ready', { model: 'draining' }), 0);
+      assert.equal(metricValue(metrics.body, 'awnet_errors_total', { code: 'AWNET_NOT_READY' }), 2);
+    } finally {
+      await server.close();
+    }
+  });
+});

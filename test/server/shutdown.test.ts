@@ -72,12 +72,18 @@ describe('graceful shutdown of the real process', () => {
     const signalled = performance.now();
     child.process.kill('SIGTERM');
     await waitFor(async () => child.logs.some((l) => l.includes('SIGTERM received')), 'the signal to be handled');
-    // From now on the service is not ready: a probe gets 503, or no connection at all.
+    // From now on the service is not ready: a probe gets 503, or no connection at all;
+    // new work gets 503 AWNET_NOT_READY where a connection is still open.
     const probe = await fetch(`${child.url}/v2/health/ready`).then(
       (r) => r.status,
       () => 'refused',
     );
     assert.notEqual(probe, 200);
+    const late = await fetch(`${child.url}/v1/classify`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png }).then(
+      async (r) => ((await r.json()) as { code: string }).code,
+      () => 'refused',
+    );
+    assert.ok(late === 'AWNET_NOT_READY' || late === 'refused', late);
 
     const answers = await Promise.all(inFlight);
     assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 200]);

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Errors } from '../errors.js';
 import { INPUT_NAME, OUTPUT_NAMES, type OutputName } from '../model-metadata.js';
 import type { ServedModel } from '../model-registry.js';
@@ -39,7 +39,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v2/health/live', { schema: { summary: 'Liveness', tags, response: { 200: Live } } }, async () => ({ live: true }));
 
-  app.get('/v2/health/ready', { schema: { summary: 'Readiness: 503 while starting or shutting down', tags, response: { 200: Ready, 503: Ready } } }, async (_request, reply) => {
+  app.get('/v2/health/ready', { schema: { summary: 'Readiness: 503 while starting or shutting down', tags, response: { 200: Ready, 503: Type.Union([Ready, Type.Ref('AwnetError')]), '4xx': Type.Ref('AwnetError') } } }, async (_request, reply) => {
     const ready = app.accepting.value && app.models.ready;
     return reply.code(ready ? 200 : 503).send({ ready });
   });
@@ -72,7 +72,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     metadata(modelOf(request.params)),
   );
 
-  const readySchema = { summary: 'Model readiness', tags, response: { 200: ModelReady, 503: ModelReady, ...ErrorResponses } };
+  const readySchema = { summary: 'Model readiness', tags, response: { ...ErrorResponses, 200: ModelReady, 503: Type.Union([ModelReady, Type.Ref('AwnetError')]) } };
   app.get('/v2/models/:name/ready', { schema: { ...readySchema, params: ModelParams } }, async (request, reply) =>
     ready(modelOf(request.params), reply),
   );
