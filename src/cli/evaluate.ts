@@ -23,6 +23,7 @@ interface EvaluateFlags {
   readonly name?: string[];
   readonly out?: string;
   readonly backend?: BackendName;
+  readonly workers: number;
   readonly progress: boolean;
 }
 
@@ -114,6 +115,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--name <names>', 'comma-separated display names, one per checkpoint', list(String))
     .option('--out <file>', 'write the full report as JSON')
     .addOption(new Option('--backend <name>', 'force a TensorFlow.js backend (else AWNET_TF_BACKEND, else the best available)').choices([...BACKEND_NAMES]))
+    .option('--workers <n>', 'worker threads, each with its own backend (the wasm backend uses one core each)', positiveInt('--workers'), 1)
     .option('--no-progress', 'no progress bar')
     .action(async (checkpoints: string[], flags: EvaluateFlags) => {
       const bar = progressBar(flags.progress);
@@ -133,6 +135,7 @@ export function registerEvaluateCommand(program: Command): void {
           curveSteps: flags.curveSteps,
           curveOut: flags.curveOut,
           backend: flags.backend,
+          workers: flags.workers,
           out: flags.out,
           onProgress: bar.onProgress,
         });

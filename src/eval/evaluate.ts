@@ -1,10 +1,9 @@
-import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/types.js';
-import { curveAttack, type AttackSpec } from './attack-suite.js';
+import type { AttackSpec } from './attack-suite.js';
+import { batchRange, planStages, runBatch, stageCost } from './batch-runner.js';
 import { EvalError } from './errors.js';
-import { wRobustAccuracy } from './metrics.js';
-import type { AttackResult, EvaluationReport, ModelReport } from './report.js';
-import { rocAuc } from './roc-auc.js';
+import type { EvaluationReport, ModelReport } from './report.js';
+import { assembleReport, ModelOutputs } from './summarise.js';
 
 /** A test set as the data module loads it: NHWC pixels in [0, 1], integer labels. */
 export interface EvalDataset {
@@ -43,27 +42,7 @@ export interface EvaluateOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
-interface Prediction {
-  readonly predicted: Int32Array;
-  /** 1 − P(clean) per row, or null for a model without a router. */
-  readonly score: Float32Array | null;
-}
-
-function predict(model: Model, x: tf.Tensor4D): Prediction {
-  const [pred, score] = tf.tidy(() => {
-    const out = model.forward(x, { training: false });
-    const s = out.pClean === null ? null : tf.sub(1, out.pClean);
-    return [tf.argMax(out.logits, 1), s] as const;
-  });
-  // Read outside tidy: tidy walks returned typed arrays element by element.
-  const predicted = Int32Array.from(pred.dataSync());
-  const adv = score === null ? null : Float32Array.from(score.dataSync());
-  pred.dispose();
-  score?.dispose();
-  return { predicted, score: adv };
-}
-
-function checkCompatible(entry: EvalModel, data: EvalDataset): void {
+export function checkCompatible(entry: EvalModel, data: EvalDataset): void {
   const { input, numClasses } = entry.model.config;
   const { height, width, channels } = data.shape;
   if (input.height !== height || input.width !== width || input.channels !== channels) {
@@ -80,7 +59,7 @@ function checkCompatible(entry: EvalModel, data: EvalDataset): void {
   }
 }
 
-function checkOptions(options: EvaluateOptions, data: EvalDataset): void {
+export function checkOptions(options: EvaluateOptions, data: EvalDataset): void {
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
     throw new EvalError('EVAL_BAD_OPTION', `batch size must be an integer >= 1; got ${options.batchSize}`);
   }
@@ -98,14 +77,6 @@ function checkOptions(options: EvaluateOptions, data: EvalDataset): void {
   if (data.count < 1) throw new EvalError('EVAL_BAD_INPUT', `${data.name} ${data.split} holds no images`);
 }
 
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-function mean(values: Float32Array): number {
-  let s = 0;
-  for (const v of values) s += v;
-  return s / values.length;
-}
-
 /**
  * Runs the clean pass, every attack and the robustness curve for each model on the same
  * images with the same random starts, so models are compared side by side.
@@ -118,120 +89,36 @@ export async function evaluateModels(
   checkOptions(options, data);
   for (const m of models) checkCompatible(m, data);
   const started = performance.now();
-  const { height, width, channels } = data.shape;
-  const perImage = height * width * channels;
+  const perImage = data.shape.height * data.shape.width * data.shape.channels;
   const batches = Math.ceil(data.count / options.batchSize);
-  const curvePoints = options.curveEps.filter((e) => e > 0);
-  const curveSpecs = curvePoints.map((e) => curveAttack(e, options.curveSteps));
-  // Progress counts forward/backward passes, so PGD-20 weighs twenty times FGSM.
-  const cost = (spec: AttackSpec): number => spec.params.steps + 1;
-  const perBatch = 1 + [...options.attacks, ...curveSpecs].reduce((sum, spec) => sum + cost(spec), 0);
+  const plan = planStages(options.attacks, options.curveEps, options.curveSteps);
+  const perBatch = 1 + plan.stages.reduce((sum, spec) => sum + stageCost(spec), 0);
   const total = models.length * batches * perBatch;
   let done = 0;
-  const progress = (model: string, stage: string, units = 0): void => {
-    done += units;
-    options.onProgress?.({ done, total, model, stage });
-  };
 
   const reports: ModelReport[] = [];
   for (const entry of models) {
     const modelStart = performance.now();
-    const cleanPred = new Int32Array(data.count);
-    const cleanScore = new Float32Array(data.count);
-    let hasRouter = true;
-    const all = [...options.attacks, ...curveSpecs];
-    const advPred = all.map(() => new Int32Array(data.count));
-    const advScore = all.map(() => new Float32Array(data.count));
-    const seconds = all.map(() => 0);
-
+    const outputs = new ModelOutputs(data.count, plan);
     for (let b = 0; b < batches; b++) {
-      const start = b * options.batchSize;
-      const end = Math.min(data.count, start + options.batchSize);
-      const x = tf.tensor4d(data.images.subarray(start * perImage, end * perImage), [end - start, height, width, channels]);
-      const y = tf.tensor1d(data.labels.subarray(start, end), 'int32');
-      try {
-        progress(entry.name, `clean, batch ${b + 1}/${batches}`);
-        const clean = predict(entry.model, x);
-        cleanPred.set(clean.predicted, start);
-        if (clean.score === null) hasRouter = false;
-        else cleanScore.set(clean.score, start);
-        progress(entry.name, `clean, batch ${b + 1}/${batches}`, 1);
-        for (let a = 0; a < all.length; a++) {
-          const spec = all[a] as AttackSpec;
-          const stage = `${spec.label}, batch ${b + 1}/${batches}`;
-          progress(entry.name, stage);
-          const t0 = performance.now();
-          const xAdv = spec.run(entry.model, x, y, `${options.seed}/${spec.id}/${spec.params.eps}/${b}`);
-          const r = predict(entry.model, xAdv);
-          xAdv.dispose();
-          seconds[a] = (seconds[a] ?? 0) + (performance.now() - t0) / 1000;
-          advPred[a]?.set(r.predicted, start);
-          if (r.score !== null) advScore[a]?.set(r.score, start);
-          progress(entry.name, stage, cost(spec));
-          await yieldToEventLoop();
-        }
-      } finally {
-        x.dispose();
-        y.dispose();
-      }
-    }
-
-    const correct = (pred: Int32Array, i: number): boolean => pred[i] === data.labels[i];
-    let cleanCorrect = 0;
-    for (let i = 0; i < data.count; i++) if (correct(cleanPred, i)) cleanCorrect++;
-    const aNat = cleanCorrect / data.count;
-    const resultOf = (a: number): AttackResult => {
-      const spec = all[a] as AttackSpec;
-      const pred = advPred[a] as Int32Array;
-      let advCorrect = 0;
-      let flipped = 0;
-      for (let i = 0; i < data.count; i++) {
-        if (correct(pred, i)) advCorrect++;
-        else if (correct(cleanPred, i)) flipped++;
-      }
-      const aAdv = advCorrect / data.count;
-      const scores = advScore[a] as Float32Array;
-      return {
-        id: spec.id,
-        label: spec.label,
-        params: spec.params,
-        accuracy: aAdv,
-        wRobust: wRobustAccuracy(aNat, aAdv),
-        auc: hasRouter ? rocAuc(cleanScore, scores) : null,
-        meanAdversarialScore: hasRouter ? mean(scores) : null,
-        successRate: cleanCorrect === 0 ? 0 : flipped / cleanCorrect,
-        seconds: seconds[a] ?? 0,
+      const { start, end } = batchRange(data.count, options.batchSize, b);
+      const input = {
+        images: data.images.subarray(start * perImage, end * perImage),
+        labels: data.labels.subarray(start, end),
+        shape: data.shape,
       };
-    };
-    const attackResults = options.attacks.map((_, a) => resultOf(a));
-    const curveResults = curveSpecs.map((_, c) => resultOf(options.attacks.length + c));
-    const curve = options.curveEps
-      .map((eps) => ({ eps, accuracy: eps === 0 ? aNat : (curveResults[curvePoints.indexOf(eps)]?.accuracy ?? NaN) }))
-      .sort((p, q) => p.eps - q.eps);
-    reports.push({
-      name: entry.name,
-      checkpoint: entry.checkpoint,
-      preset: entry.model.config.preset,
-      variant: entry.model.config.variant,
-      cleanAccuracy: aNat,
-      meanCleanAdversarialScore: hasRouter ? mean(cleanScore) : null,
-      attacks: attackResults,
-      curve,
-      seconds: (performance.now() - modelStart) / 1000,
-    });
+      const result = await runBatch(entry.model, input, plan, options.seed, b, (stage, finished) => {
+        const spec = plan.stages[stage];
+        if (finished) done += spec === undefined ? 1 : stageCost(spec);
+        const label = spec === undefined ? 'clean' : spec.label;
+        options.onProgress?.({ done, total, model: entry.name, stage: `${label}, batch ${b + 1}/${batches}` });
+      });
+      outputs.add(start, result);
+    }
+    const { preset, variant } = entry.model.config;
+    const info = { name: entry.name, checkpoint: entry.checkpoint, preset, variant };
+    reports.push(outputs.summarise(data.labels, info, options.curveEps, (performance.now() - modelStart) / 1000));
   }
-
-  return {
-    dataset: data.name,
-    split: data.split,
-    count: data.count,
-    eps: options.eps,
-    seed: options.seed,
-    batchSize: options.batchSize,
-    backend: options.backend,
-    curveAttack: curveSpecs.length > 0 ? `PGD-${options.curveSteps} ε/4` : null,
-    models: reports,
-    createdAt: new Date().toISOString(),
-    seconds: (performance.now() - started) / 1000,
-  };
+  const ctx = { ...options, dataset: data.name, split: data.split, count: data.count, plan };
+  return assembleReport(ctx, reports, (performance.now() - started) / 1000);
 }

@@ -5,7 +5,8 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { initBackend, type BackendName } from '../tf/backend.js';
 import { attackSuite, selectAttacks } from './attack-suite.js';
 import { EvalError } from './errors.js';
-import { evaluateModels, type EvalModel, type ProgressEvent } from './evaluate.js';
+import { checkCompatible, checkOptions, evaluateModels, type EvalModel, type ProgressEvent } from './evaluate.js';
+import { evaluateInWorkers } from './parallel.js';
 import type { EvaluationReport } from './report.js';
 import { formatTable } from './table.js';
 import { writeCurveFiles, writeFileAtomic } from './write-files.js';
@@ -31,6 +32,8 @@ export interface RunEvaluationOptions {
   readonly curveEps?: readonly number[];
   readonly curveSteps?: number;
   readonly backend?: BackendName;
+  /** Worker threads to spread batches over (each runs its own backend); default 1 = in process. */
+  readonly workers?: number;
   /** JSON report path. */
   readonly out?: string;
   /** Path base of the curve files (`.svg`, `.png` appended); default beside `out`. */
@@ -97,8 +100,15 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
       limit: options.limit,
       shape: first === undefined ? undefined : { ...first },
     });
-    log(`evaluating ${models.length} model(s) on ${data.count} ${data.name} ${data.split} images, eps ${eps}`);
-    const report = await evaluateModels(models, data, {
+    const workers = options.workers ?? 1;
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new EvalError('EVAL_BAD_OPTION', `workers must be an integer >= 1; got ${workers}`);
+    }
+    log(
+      `evaluating ${models.length} model(s) on ${data.count} ${data.name} ${data.split} images, eps ${eps}` +
+        (workers > 1 ? `, ${workers} worker threads` : ''),
+    );
+    const evalOptions = {
       eps,
       batchSize: options.batchSize,
       seed: options.seed,
@@ -107,7 +117,27 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
       curveSteps,
       backend: backend.backend,
       onProgress: options.onProgress,
-    });
+    };
+    let report: EvaluationReport;
+    if (workers === 1) {
+      report = await evaluateModels(models, data, evalOptions);
+    } else {
+      checkOptions(evalOptions, data);
+      for (const m of models) checkCompatible(m, data);
+      const described = models.map((m) => ({
+        name: m.name,
+        checkpoint: m.checkpoint,
+        preset: m.model.config.preset,
+        variant: m.model.config.variant,
+      }));
+      // The workers load their own copies; free these before they do.
+      for (const m of models.splice(0)) m.model.dispose();
+      report = await evaluateInWorkers(described, data, {
+        ...evalOptions,
+        workers,
+        backendName: backend.backend as BackendName,
+      });
+    }
     const files: string[] = [];
     if (options.out !== undefined) {
       await writeFileAtomic(options.out, `${JSON.stringify(report, null, 2)}\n`);

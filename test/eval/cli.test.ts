@@ -105,6 +105,35 @@ describe('awnet evaluate (end to end)', () => {
     assert.deepEqual((await readdir(join(dir, 'reports'))).sort(), ['eval-curve.png', 'eval-curve.svg', 'eval.json']);
   });
 
+  it('gives the same figures with two worker threads as in one process', async () => {
+    const args = (out: string, workers: string): string[] => [
+      join(dir, 'awnet-ckpt'),
+      '--limit', '12',
+      '--batch-size', '4',
+      '--attacks', 'fgsm,pgd20-s4,adaptive',
+      '--curve-eps', '0,0.1',
+      '--curve-steps', '2',
+      '--workers', workers,
+      '--out', out,
+      '--no-progress',
+    ];
+    const single = join(dir, 'single.json');
+    const parallel = join(dir, 'parallel.json');
+    const a = await evaluate(args(single, '1'));
+    const b = await evaluate(args(parallel, '2'));
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stderr, /2 worker threads/);
+    const figures = async (file: string): Promise<unknown> => {
+      const report = JSON.parse(await readFile(file, 'utf8')) as EvaluationReport;
+      return report.models.map(({ seconds: _s, attacks, ...m }) => ({
+        ...m,
+        attacks: attacks.map(({ seconds: _t, ...rest }) => rest),
+      }));
+    };
+    assert.deepEqual(await figures(parallel), await figures(single));
+  });
+
   it('names a missing checkpoint clearly, exits 1 and writes nothing', async () => {
     const out = join(dir, 'missing.json');
     const r = await evaluate([join(dir, 'no-such-checkpoint'), '--limit', '4', '--out', out, '--no-progress']);
