@@ -82,6 +82,8 @@ export class Batcher {
   /** Queues every image of one request (all or none); resolves with their outputs in order. */
   submit(images: readonly Float32Array[]): Promise<ImageOutput[]> {
     if (images.length === 0) return Promise.resolve([]);
+    // Refused outright, not with 503: retrying could never help.
+    if (images.length > this.options.queueLimit) return Promise.reject(new Errors.BATCH_TOO_LARGE(images.length, this.options.queueLimit));
     if (this.waiting + images.length > this.options.queueLimit) {
       const error = Object.assign(new Errors.QUEUE_FULL(this.options.model, this.waiting), {
         retryAfterSeconds: this.retryAfterSeconds(),

@@ -39,6 +39,11 @@ export const Errors = {
     'Too many files in one request; at most %d are accepted',
     413,
   ),
+  BATCH_TOO_LARGE: createError<'AWNET_BATCH_TOO_LARGE', 413, [number, number]>(
+    'AWNET_BATCH_TOO_LARGE',
+    '%d images in one request can never fit the queue; at most %d (AWNET_QUEUE_LIMIT) are accepted',
+    413,
+  ),
   UNSUPPORTED_MEDIA_TYPE: createError<'AWNET_UNSUPPORTED_MEDIA_TYPE', 415, [string, string]>(
     'AWNET_UNSUPPORTED_MEDIA_TYPE',
     "Content-Type '%s' is not accepted here; valid: %s",

@@ -96,8 +96,9 @@ describe('Batcher on a real onnxruntime worker pool', () => {
       assert.ok(Number.isInteger(e.retryAfterSeconds) && e.retryAfterSeconds! >= 1);
       return true;
     });
-    // A multi-image request is all or nothing.
+    // A multi-image request is all or nothing; one that could never fit is told so.
     await assert.rejects(b.submit([imageOf(0.5), imageOf(0.6)]), { code: 'AWNET_QUEUE_FULL' });
+    await assert.rejects(b.submit([0.1, 0.2, 0.3, 0.4].map(imageOf)), { code: 'AWNET_BATCH_TOO_LARGE', message: /4 images .* at most 3/ });
     const results = await Promise.all(accepted);
     assert.equal(results.length, 4);
     assert.ok(results.every((r) => r.length === 1 && r[0]!.probabilities.length === 10));
