@@ -1,6 +1,16 @@
 import { Presets, SingleBar } from 'cli-progress';
 import type { EpochRecord, StepProgress, TrainerHooks } from './trainer.js';
 
+/** 1h02m, 4m05s or 12s (validation time not included). */
+function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
 const pct = (v: number | null): string => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
 
 /** One line per epoch for the terminal and CI logs. */
@@ -36,7 +46,7 @@ export function progressHooks(options: { log: (line: string) => void; plainEvery
       stop();
       bar = new SingleBar(
         {
-          format: `epoch ${epoch}/${epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | lr {lr} | ETA {eta_formatted}`,
+          format: `epoch ${epoch}/${epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | lr {lr} | epoch ETA {eta_formatted}, run ETA {runEta}`,
           noTTYOutput: true,
           notTTYSchedule: options.plainEveryMs ?? 10_000,
           etaBuffer: 20,
@@ -44,7 +54,7 @@ export function progressHooks(options: { log: (line: string) => void; plainEvery
         },
         Presets.shades_classic,
       );
-      bar.start(steps, startStep, { loss: '–', acc: '–', ips: '–', lr: '–' });
+      bar.start(steps, startStep, { loss: '–', acc: '–', ips: '–', lr: '–', runEta: '–' });
     },
     onStep: (p: StepProgress) => {
       bar?.update(p.step, {
@@ -52,6 +62,7 @@ export function progressHooks(options: { log: (line: string) => void; plainEvery
         acc: pct(p.epochAcc),
         ips: p.imagesPerSecond.toFixed(1),
         lr: p.lr.toPrecision(3),
+        runEta: duration((p.totalSteps - p.globalStep) * p.stepSeconds),
       });
     },
     onEpochEnd: (record) => {

@@ -26,6 +26,9 @@ export interface StepProgress {
   readonly step: number;
   readonly steps: number;
   readonly globalStep: number;
+  readonly totalSteps: number;
+  /** Mean seconds per training step in this epoch so far. */
+  readonly stepSeconds: number;
   readonly figures: StepFigures;
   /** Means over the epoch so far. */
   readonly epochLoss: number;
@@ -183,6 +186,8 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
           step: step + 1,
           steps,
           globalStep: state.globalStep,
+          totalSteps: settings.epochs * steps,
+          stepSeconds: sums.trainSeconds / sums.steps,
           figures,
           epochLoss: sums.loss / sums.steps,
           epochAcc: sums.correctClean / sums.count,
