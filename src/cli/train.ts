@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { CIFAR10_DEFAULT_DIR } from '../data/cifar10.js';
+import { FASHION_MNIST_DEFAULT_DIR } from '../data/fashion-mnist.js';
 import { parseDatasetName } from '../data/load.js';
 import { DATASET_NAMES } from '../data/types.js';
 import { PRESET_NAMES, type ConfigOverrides } from '../model/presets.js';
@@ -145,7 +147,7 @@ export function registerTrainCommand(program: Command): void {
     .addOption(new Option('--variant <name>', 'network: full AW-Net, static baseline or an ablation').choices(VARIANTS).default(d.variant))
     .addOption(new Option('--mode <name>', 'objective').choices(TRAIN_MODES).default(d.mode))
     .addOption(new Option('--dataset <name>', 'training data').choices(DATASET_NAMES).default(d.dataset))
-    .option('--data-dir <dir>', 'dataset directory (default: the dataset\'s standard location)')
+    .option('--data-dir <dir>', `dataset directory (defaults: fashion-mnist ${FASHION_MNIST_DEFAULT_DIR}, cifar10 ./${CIFAR10_DEFAULT_DIR}; image-folder needs one)`)
     .option('--limit <n>', 'use only the first N training images (smoke runs)', intArg)
     .option('--skip-corrupt', 'skip corrupt records/files and report how many', false)
     .option('--val-size <n>', 'training images held out for validation (default: 5000 or a tenth)', intArg)
