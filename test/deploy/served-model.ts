@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { buildConfig, createModel, loadCheckpoint } from '../../src/model/index.js';
 import type { Model } from '../../src/model/types.js';
@@ -13,14 +14,22 @@ export interface Attacker {
 }
 
 /**
- * The TensorFlow.js model the attack differentiates. With AWNET_E2E_CHECKPOINT (the
- * checkpoint the served ONNX file was exported from) the attack is white-box. Otherwise
- * it is a transfer attack from a surrogate with the same architecture and its own seeded
- * weights: an attacker who does not hold the served weights, since an ONNX file cannot
- * be differentiated in TensorFlow.js.
+ * The checkpoint the served ONNX file was exported from, when there is one: named by
+ * AWNET_E2E_CHECKPOINT, or shipped beside the model as models/<name>.checkpoint/.
+ */
+export function servedCheckpoint(): string | undefined {
+  const beside = MODEL_FILE.replace(/\.onnx$/, '.checkpoint');
+  return process.env.AWNET_E2E_CHECKPOINT ?? (existsSync(path.join(beside, 'checkpoint.json')) ? beside : undefined);
+}
+
+/**
+ * The TensorFlow.js model the attack differentiates. With the served model's checkpoint
+ * the attack is white-box. Otherwise it is a transfer attack from a surrogate with the
+ * same architecture and its own seeded weights (an attacker who does not hold the served
+ * weights), since an ONNX file cannot be differentiated in TensorFlow.js.
  */
 export async function attacker(): Promise<Attacker> {
-  const checkpoint = process.env.AWNET_E2E_CHECKPOINT;
+  const checkpoint = servedCheckpoint();
   if (checkpoint !== undefined) {
     const loaded = await loadCheckpoint(checkpoint);
     return { model: loaded.model, description: `white-box PGD on ${checkpoint}` };
