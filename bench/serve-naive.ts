@@ -18,7 +18,7 @@ export async function buildNaiveApp(modelFile: string, options: NaiveOptions): P
   const metadata = await readModelMetadata(modelFile);
   const session = await openSession(modelFile, { providers: ['cpu'], intraOpThreads: options.intraOpThreads });
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes });
-  app.addContentTypeParser(/^image\/[a-z0-9.+-]+$/i, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(/^image\/[\w.+-]+(?:\s*;.*)?$/i, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addHook('onClose', async () => session.close());
   app.post('/v1/classify', async (request) => {
     const pixels = await decodeImage(request.body as Buffer, metadata.input, { maxInputPixels: options.maxInputPixels });

@@ -82,6 +82,13 @@ describe('routes (app.inject)', () => {
     assert.match(unknown.json().error, /'third' is not served; served models: first, second/);
   });
 
+  it('accepts any image/* media type, with parameters or in capitals; the bytes decide the format', async () => {
+    for (const type of ['image/png; charset=binary', 'IMAGE/JPEG', 'image/x-anything']) {
+      const res = await post('/v1/classify', await image(0.3), type);
+      assert.equal(res.statusCode, 200, `${type}: ${res.body}`);
+    }
+  });
+
   it('validates top_k', async () => {
     const ok = await post('/v1/classify?top_k=2', await image(0.3), 'image/png');
     assert.equal(ok.json<Classified>().results[0]!.top_k.length, 2);

@@ -19,7 +19,7 @@ const description =
 const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { bodyLimitBytes, maxFiles, maxInputPixels } = app.config;
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(/^image\/[a-z0-9.+-]+$/i, { parseAs: 'buffer', bodyLimit: bodyLimitBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(/^image\/[\w.+-]+(?:\s*;.*)?$/i, { parseAs: 'buffer', bodyLimit: bodyLimitBytes }, (_req, body, done) => done(null, body));
   await app.register(multipart, {
     limits: { fileSize: bodyLimitBytes, files: maxFiles, parts: maxFiles + 16, fields: 16, fieldSize: bodyLimitBytes },
   });
