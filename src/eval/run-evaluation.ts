@@ -144,6 +144,7 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
       files.push(options.out);
     }
     const paths = curvePaths(options);
+    if (paths === null) log('no --out or --curve-out given: the JSON report and the robustness curve are not written');
     if (paths !== null && report.curveAttack !== null) {
       const series = report.models.map((m) => ({ name: m.name, points: m.curve }));
       await writeCurveFiles(series, paths, {

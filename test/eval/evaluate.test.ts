@@ -94,7 +94,8 @@ describe('evaluateModels on trained models and real test images', () => {
     assert.equal(report.curveAttack, 'PGD-3 ε/4');
   });
 
-  it('is deterministic for a seed: a second run gives the same figures', async () => {
+  it('is deterministic for a seed: a second run gives the same figures and leaves no tensor behind', async () => {
+    const tensors = tf.memory().numTensors;
     const again = await evaluateModels([{ name: 'tiny-router', checkpoint: 'mem:router', model: withRouter }], data, {
       ...options(),
       attacks: selectAttacks(attackSuite(EPS), ['pgd20-s4', 'adaptive']),
@@ -107,6 +108,7 @@ describe('evaluateModels on trained models and real test images', () => {
       assert.deepEqual(figures(a), figures(first.attacks.find((b) => b.id === a.id)));
     }
     assert.deepEqual(second.curve, first.curve);
+    assert.equal(tf.memory().numTensors, tensors, 'tensors leaked');
   });
 
   it('prints the table in the layout of the paper: models as rows, A_adv and W-Rob per attack, then AUC', () => {
