@@ -190,6 +190,8 @@ describe('routes (app.inject)', () => {
     for (const p of ['/v1/classify', '/v1/models/{name}/classify', '/v2', '/v2/health/ready', '/v2/models/{name}/infer', '/metrics']) {
       assert.ok(p in doc.paths, p);
     }
+    const classify = (doc.paths['/v1/classify'] as { post: { requestBody: { content: Record<string, unknown> } } }).post;
+    assert.deepEqual(Object.keys(classify.requestBody.content), ['image/*', 'multipart/form-data']);
     const ui = await server.app.inject('/docs');
     assert.equal(ui.statusCode, 200);
     assert.match(ui.body, /swagger/i);
