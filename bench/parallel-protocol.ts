@@ -1,0 +1,48 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Model } from '../src/model/types.js';
+import type { BackendName } from '../src/tf/backend.js';
+import type { StepFigures } from '../src/train/train-step.js';
+
+// Messages between ParallelPgdAt (parallel-step.ts) and its workers (parallel-worker.ts).
+
+/** What a worker needs to rebuild the model (functions cannot cross threads). */
+export interface ParallelSetup {
+  readonly backend: BackendName;
+  readonly preset: string;
+  readonly variant: 'awnet' | 'static' | 'dynamic-only' | 'mixbn-single-bn';
+  readonly weightDecay: number;
+  readonly tradesBeta: number;
+}
+
+export interface ShardTask {
+  readonly type: 'step';
+  /** Every variable of the model, in the order of sortedVariables(). */
+  readonly weights: Float32Array;
+  /** NHWC pixels of this worker's shard. */
+  readonly images: Float32Array;
+  readonly labels: Int32Array;
+  readonly eps: number;
+  readonly attackSteps: number;
+  readonly attackStepSize: number;
+  readonly seed: number;
+}
+
+export type ToParallelWorker = ShardTask | { readonly type: 'stop' };
+
+export type FromParallelWorker =
+  | { readonly type: 'ready' }
+  | {
+      readonly type: 'done';
+      /** Gradients (weight decay included) of the trainable variables, in sortedVariables() order. */
+      readonly grads: Float32Array;
+      /** Every variable after the step (BN running statistics moved), in sortedVariables() order. */
+      readonly weights: Float32Array;
+      readonly figures: StepFigures;
+      readonly seconds: { readonly attack: number; readonly update: number };
+    }
+  | { readonly type: 'failed'; readonly message: string };
+
+/** The model's variables sorted by stable name: the layout of every weight/gradient vector. */
+export function sortedVariables(model: Model): [string, tf.Variable][] {
+  return [...model.namedVariables()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
