@@ -168,7 +168,7 @@ const service64 = at(service, 64).imagesPerSecond;
 const report: ServeReport = {
   started: started.toISOString(),
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg() },
-  model: { file: path.relative(repoRoot(), opts.model) || opts.model, name: metadata.name, version: metadata.version },
+  model: { file: opts.model.startsWith(repoRoot() + path.sep) ? path.relative(repoRoot(), opts.model) : path.resolve(opts.model), name: metadata.name, version: metadata.version },
   settings: { ...settings, executionProvider: 'cpu', durationSeconds: opts.duration, distinctImages: opts.images, upload: 'PNG, 28×28 grey, raw body (image/png)' },
   modelCeiling: model,
   httpCeiling: http,

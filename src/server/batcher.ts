@@ -44,14 +44,18 @@ interface Item {
 
 /**
  * Micro-batching across clients for one model: images wait in a bounded FIFO until
- * a worker is idle and either a full batch is waiting or the oldest image has
- * waited `maxBatchDelayMs`. A request is all its images; it gets 504 past its timeout.
+ * a worker is idle and either a full batch is waiting, or the oldest image has waited
+ * `maxBatchDelayMs`, or no other request is on its way (see `announce`): a lone
+ * request leaves at once. While workers are busy, images pile up and leave together.
+ * A request is all its images; it gets 504 past its timeout.
  */
 export class Batcher {
   private queue: Item[] = [];
   private head = 0;
   private waiting = 0;
   private inFlight = 0;
+  /** Requests announced but not yet submitted. */
+  private incoming = 0;
   private timer: NodeJS.Timeout | undefined;
   private batchSecondsAverage = 0;
   private readonly drainWaiters: (() => void)[] = [];
@@ -77,6 +81,21 @@ export class Batcher {
   retryAfterSeconds(): number {
     const batches = Math.ceil(this.waiting / this.options.maxBatchSize) / Math.max(1, this.engine.idleCount + this.inFlight);
     return Math.min(60, Math.max(1, Math.ceil(batches * this.batchSecondsAverage)));
+  }
+
+  /**
+   * Declares a request on its way to `submit` (its upload being read or decoded): queued
+   * images wait for it, up to the batch delay, instead of leaving in a smaller batch.
+   * Call the returned function once it is submitted or given up (calling twice is harmless).
+   */
+  announce(): () => void {
+    this.incoming++;
+    let pending = true;
+    return () => {
+      if (!pending) return;
+      pending = false;
+      if (--this.incoming === 0) this.pump();
+    };
   }
 
   /** Queues every image of one request (all or none); resolves with their outputs in order. */
@@ -137,7 +156,8 @@ export class Batcher {
       if (this.waiting === 0) return;
       const oldest = this.queue[this.head]!;
       const waited = performance.now() - oldest.enqueuedAt;
-      if (this.waiting < this.options.maxBatchSize && waited < this.options.maxBatchDelayMs) {
+      // Waiting only pays off when more images are on their way.
+      if (this.incoming > 0 && this.waiting < this.options.maxBatchSize && waited < this.options.maxBatchDelayMs) {
         this.timer = setTimeout(() => this.pump(), Math.ceil(this.options.maxBatchDelayMs - waited));
         return;
       }

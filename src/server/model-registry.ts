@@ -60,10 +60,24 @@ export class ServedModel {
     return this.metadata.version;
   }
 
-  /** Scores images (C×H×W floats each) through the batch queue and records them in the metrics. */
-  async infer(images: readonly Float32Array[]): Promise<ScoredImage[]> {
-    if (!this.open) throw new Errors.NOT_READY(`Model '${this.name}'`);
-    const outputs = await this.batcher.submit(images);
+  /** Declares a request that will call `infer` soon (see Batcher.announce). */
+  announce(): () => void {
+    return this.batcher.announce();
+  }
+
+  /**
+   * Scores images (C×H×W floats each) through the batch queue and records them in the
+   * metrics. `announced` is the release function of this request's `announce`, if any.
+   */
+  async infer(images: readonly Float32Array[], announced?: () => void): Promise<ScoredImage[]> {
+    if (!this.open) {
+      announced?.();
+      throw new Errors.NOT_READY(`Model '${this.name}'`);
+    }
+    const submitted = this.batcher.submit(images);
+    // Released only now, so the batcher never sees this request as neither coming nor queued.
+    announced?.();
+    const outputs = await submitted;
     return outputs.map((out) => {
       let best = 0;
       for (let k = 1; k < out.probabilities.length; k++) if (out.probabilities[k]! > out.probabilities[best]!) best = k;

@@ -25,16 +25,24 @@ const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   async function classify(model: ServedModel, request: FastifyRequest, topK: number): Promise<ClassifyResponse> {
-    const uploads = await readUploads(request);
-    const pixels = await Promise.all(
-      uploads.map(async (upload) => {
-        const started = performance.now();
-        const decoded = await decodeImage(upload.data, model.metadata.input, { maxInputPixels, source: upload.source });
-        app.metrics.preprocessDuration.observe({ model: model.name }, (performance.now() - started) / 1000);
-        return decoded;
-      }),
-    );
-    const scored = await model.infer(pixels);
+    // Images already queued may wait (up to the batch delay) for this request's.
+    const release = model.announce();
+    let uploads: Awaited<ReturnType<typeof readUploads>>;
+    let scored: Awaited<ReturnType<ServedModel['infer']>>;
+    try {
+      uploads = await readUploads(request);
+      const pixels = await Promise.all(
+        uploads.map(async (upload) => {
+          const started = performance.now();
+          const decoded = await decodeImage(upload.data, model.metadata.input, { maxInputPixels, source: upload.source });
+          app.metrics.preprocessDuration.observe({ model: model.name }, (performance.now() - started) / 1000);
+          return decoded;
+        }),
+      );
+      scored = await model.infer(pixels, release);
+    } finally {
+      release();
+    }
     const labels = model.metadata.labels;
     const k = Math.min(topK, labels.length);
     return {
