@@ -9,17 +9,27 @@ import * as tf from '@tensorflow/tfjs';
 
 export interface KernelTime {
   readonly kernel: string;
+  /** Self wall time. */
   readonly ms: number;
+  /** Self CPU time of the process (the machine is shared: this is the steadier figure). */
+  readonly cpuMs: number;
   readonly calls: number;
 }
 
 export interface KernelProfile {
-  /** Wall time of the work. */
+  /** Wall and CPU time of the work. */
   readonly wallMs: number;
-  /** Sum of kernel self times; the rest is JavaScript between kernels. */
+  readonly cpuMs: number;
+  /** Sums of kernel self times; the rest is JavaScript between kernels. */
   readonly kernelMs: number;
+  readonly kernelCpuMs: number;
   readonly kernels: readonly KernelTime[];
 }
+
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 /** The kernel calls made by `work`, with what each received (shapes, attributes). */
 export interface KernelCall {
@@ -43,32 +53,42 @@ function wrapKernels(onCall: (name: string, args: Parameters<tf.KernelFunc>[0], 
 }
 
 export function profileKernels(work: () => void): KernelProfile {
-  const totals = new Map<string, { ms: number; calls: number }>();
-  const childTime: number[] = [];
+  const totals = new Map<string, { ms: number; cpuMs: number; calls: number }>();
+  const children: { ms: number; cpuMs: number }[] = [];
   const unwrap = wrapKernels((name, _args, run) => {
     const start = performance.now();
-    childTime.push(0);
+    const cpuStart = cpuNow();
+    children.push({ ms: 0, cpuMs: 0 });
     try {
       return run();
     } finally {
-      const children = childTime.pop()!;
-      const elapsed = performance.now() - start;
-      if (childTime.length > 0) childTime[childTime.length - 1]! += elapsed;
-      const entry = totals.get(name) ?? { ms: 0, calls: 0 };
-      entry.ms += elapsed - children;
+      const inner = children.pop()!;
+      const ms = performance.now() - start;
+      const cpuMs = cpuNow() - cpuStart;
+      const parent = children[children.length - 1];
+      if (parent !== undefined) {
+        parent.ms += ms;
+        parent.cpuMs += cpuMs;
+      }
+      const entry = totals.get(name) ?? { ms: 0, cpuMs: 0, calls: 0 };
+      entry.ms += ms - inner.ms;
+      entry.cpuMs += cpuMs - inner.cpuMs;
       entry.calls += 1;
       totals.set(name, entry);
     }
   });
   const start = performance.now();
+  const cpuStart = cpuNow();
   try {
     work();
   } finally {
     unwrap();
   }
   const wallMs = performance.now() - start;
-  const kernels = [...totals].map(([kernel, t]) => ({ kernel, ms: t.ms, calls: t.calls })).sort((a, b) => b.ms - a.ms);
-  return { wallMs, kernelMs: kernels.reduce((s, k) => s + k.ms, 0), kernels };
+  const cpuMs = cpuNow() - cpuStart;
+  const kernels = [...totals].map(([kernel, t]) => ({ kernel, ...t })).sort((a, b) => b.cpuMs - a.cpuMs);
+  const sum = (pick: (k: KernelTime) => number) => kernels.reduce((s, k) => s + pick(k), 0);
+  return { wallMs, cpuMs, kernelMs: sum((k) => k.ms), kernelCpuMs: sum((k) => k.cpuMs), kernels };
 }
 
 /** Records the calls `work` makes to the named kernels (only the outermost, not nested ones). */

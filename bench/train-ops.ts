@@ -10,6 +10,7 @@ export interface ConvLayer {
   readonly pad: 'same' | 'valid';
 }
 
+/** Milliseconds are the best of a few runs, in CPU time. */
 export interface ConvLayerFigures {
   readonly layer: string;
   /** Multiply-adds ×2 of one pass (forward, input gradient and filter gradient all cost the same). */
@@ -47,14 +48,22 @@ export function distinctLayers(calls: readonly KernelCall[]): ConvLayer[] {
   return [...seen.values()];
 }
 
-/** Best of `reps` timings; every backend used here runs kernels synchronously. */
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * Best of `reps` CPU-time measurements (the machine is shared, and CPU time suffers
+ * least from that); every backend used here runs kernels synchronously.
+ */
 function bestMs(reps: number, run: () => tf.Tensor): number {
   tf.dispose(run());
   let best = Number.POSITIVE_INFINITY;
   for (let i = 0; i < reps; i++) {
-    const start = performance.now();
+    const start = cpuNow();
     const out = run();
-    best = Math.min(best, performance.now() - start);
+    best = Math.min(best, cpuNow() - start);
     out.dispose();
   }
   return best;

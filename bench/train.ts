@@ -174,7 +174,7 @@ const report: TrainBenchReport = {
     goalMet: bestMinutes <= GOAL_MINUTES,
   },
   dataParallel: parallel,
-  profile: { wallMs: profile.wallMs, kernelMs: profile.kernelMs, kernels: profile.kernels.slice(0, 25) },
+  profile: { ...profile, kernels: profile.kernels.slice(0, 25) },
   convolutions,
 };
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFactory } from './kernel-utils.js';
+import { channelAdd, channelMultiply, channelSub } from './wasm-broadcast-kernels.js';
 import { heapSlice, heapSplit, sharedIdentity, sharedSameTypeCast } from './wasm-copy-kernels.js';
 import { conv2dBackpropFilter, conv2dBackpropInput, explicitSamePadding } from './wasm-conv-kernels.js';
 import { untransposedMatMul } from './wasm-matmul-kernels.js';
@@ -8,8 +9,8 @@ import { fastMean, fastSum } from './wasm-reduce-kernels.js';
 /**
  * Training kernels for the wasm backend. Its forward conv2d and plain matMul run
  * through XNNPACK at full speed, but Conv2DBackpropFilter is missing, and
- * Conv2DBackpropInput, matMul with transposes, reductions over leading axes and
- * several copies run far slower than they need to. These kernels re-express those
+ * Conv2DBackpropInput, matMul with transposes, reductions over leading axes,
+ * per-channel broadcasts and several copies run far slower than they need to. These kernels re-express those
  * operations through the fast paths. Registering kernels (rather than overriding
  * gradients) covers every caller: tf.grad of conv2d, the custom gradients of
  * tf.fused.conv2d / tf.fused.matMul, and direct calls.
@@ -25,6 +26,9 @@ const REPLACEMENTS: Readonly<Record<string, KernelFactory>> = {
   FusedConv2D: explicitSamePadding,
   BatchMatMul: untransposedMatMul,
   _FusedMatMul: untransposedMatMul,
+  Multiply: channelMultiply,
+  Add: channelAdd,
+  Sub: channelSub,
   Sum: fastSum,
   Mean: fastMean,
   Identity: sharedIdentity,

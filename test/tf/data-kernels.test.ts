@@ -87,3 +87,37 @@ describe('reductions, slices and copies on the wasm backend', () => {
     tf.dispose([z, i]);
   });
 });
+
+describe('per-channel broadcasts on the wasm backend', () => {
+  before(async () => {
+    await initBackend({ backend: 'wasm', log: () => {} });
+    tf.env().set('IS_TEST', true);
+  });
+
+  it('multiply, add and subtract a channel vector on either side exactly as the cpu backend does', async () => {
+    const x = operand([4, 5, 6, 8], 21);
+    for (const vShape of [[8], [1, 8], [1, 1, 1, 8]]) {
+      const v = operand(vShape, 22);
+      for (const [name, op] of [
+        ['mul', tf.mul],
+        ['add', tf.add],
+        ['sub', tf.sub],
+      ] as const) {
+        await assertSameOnWasmAndCpu(`${name} x·[${vShape}]`, [x, v], (a, b) => op(a!, b!), 0);
+        await assertSameOnWasmAndCpu(`${name} [${vShape}]·x`, [x, v], (a, b) => op(b!, a!), 0);
+      }
+    }
+    const x2 = operand([7, 3], 23);
+    const v2 = operand([3], 24);
+    await assertSameOnWasmAndCpu('sub 2-D', [x2, v2], (a, b) => tf.sub(b!, a!), 0);
+    // Not a channel vector: the backend's own kernels.
+    const w = operand([4, 1, 1, 8], 25);
+    await assertSameOnWasmAndCpu('per-sample scale', [x, w], (a, b) => tf.mul(a!, b!), 0);
+  });
+
+  it('leave int32 arithmetic to the backend', async () => {
+    await tf.setBackend('wasm');
+    const out = tf.tidy(() => Array.from(tf.mul(tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32'), tf.tensor1d([2, 3], 'int32')).dataSync()));
+    assert.deepEqual(out, [2, 6, 6, 12]);
+  });
+});
