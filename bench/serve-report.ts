@@ -24,6 +24,8 @@ export interface ServeReport {
   readonly httpCeiling: readonly LoadResult[];
   readonly service: readonly LoadResult[];
   readonly naive: readonly LoadResult[];
+  /** Every round's own figures; the fields above are their medians. */
+  readonly rounds: readonly { modelCeiling: Record<string, number>; httpCeiling: readonly LoadResult[]; service: readonly LoadResult[]; naive: readonly LoadResult[] }[];
   readonly goals: readonly Goal[];
 }
 
@@ -41,7 +43,7 @@ export function renderSummary(r: ServeReport): string {
     '',
     `Run ${r.started} on ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}; load average (1/5/15 min) ${load(r.machine.loadAverageBefore)} before, ${load(r.machine.loadAverageAfter)} after.`,
     `Model \`${r.model.file}\` (${r.model.name} ${r.model.version}). Settings: ${Object.entries(r.settings).map(([k, v]) => `${k} ${String(v)}`).join(', ')}.`,
-    'The load generator (autocannon) runs on the same machine as the server.',
+    `The load generator (autocannon) runs on the same machine as the server. Figures are medians over ${r.rounds.length} rounds (each round measures every design; serve.json has every round).`,
     '',
     '## (1) Model ceiling: onnxruntime alone in a worker thread',
     '',

@@ -20,7 +20,9 @@ import type { LoadResult, ServeReport } from './serve-report.js';
 const program = new Command()
   .description('Benchmark the inference service against its ceilings and the naive design.')
   .option('--model <file>', 'ONNX model to serve', path.join(repoRoot(), 'models/fmnist-tiny-awnet.onnx'))
-  .option('--duration <seconds>', 'seconds per load measurement', (v) => Number(v), 10)
+  .option('--duration <seconds>', 'seconds per load measurement', (v) => Number(v), 8)
+  .option('--rounds <n>', 'rounds over all measurements; the report gives the median', (v) => Number(v), 3)
+  .option('--warmup <seconds>', 'load before each server is measured', (v) => Number(v), 2)
   .option('--out <dir>', 'where serve.json and serve.md go', path.join(repoRoot(), 'bench/reports'))
   .option('--images <n>', 'distinct Fashion-MNIST test images to send', (v) => Number(v), 256)
   .option('--workers <n>', 'AWNET_WORKERS of the service', (v) => Number(v), 1)
@@ -31,6 +33,8 @@ const program = new Command()
 const opts = program.opts<{
   model: string;
   duration: number;
+  rounds: number;
+  warmup: number;
   out: string;
   images: number;
   workers: number;
@@ -140,7 +144,7 @@ async function load(url: string, connections: number, seconds: number, bodies: B
 async function measure(mode: 'service' | 'http-ceiling' | 'naive', concurrencies: number[], bodies: Buffer[]): Promise<LoadResult[]> {
   const target = await startTarget(mode);
   try {
-    await load(target.url, 8, 2, bodies);
+    await load(target.url, 8, opts.warmup, bodies);
     const results: LoadResult[] = [];
     for (const c of concurrencies) {
       const r = await load(target.url, c, opts.duration, bodies);
@@ -153,13 +157,45 @@ async function measure(mode: 'service' | 'http-ceiling' | 'naive', concurrencies
   }
 }
 
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** Per concurrency, the median of each figure over the rounds (errors summed). */
+function medianRows(perRound: LoadResult[][]): LoadResult[] {
+  return perRound[0]!.map(({ connections }) => {
+    const same = perRound.map((rows) => rows.find((r) => r.connections === connections)!);
+    return {
+      connections,
+      imagesPerSecond: median(same.map((r) => r.imagesPerSecond)),
+      p50Ms: median(same.map((r) => r.p50Ms)),
+      p99Ms: median(same.map((r) => r.p99Ms)),
+      non2xx: same.reduce((a, r) => a + r.non2xx, 0),
+      errors: same.reduce((a, r) => a + r.errors, 0),
+    };
+  });
+}
+
 const started = new Date();
 const loadBefore = os.loadavg();
 const bodies = await uploads(opts.images);
-const model = await modelCeiling(Math.max(2, opts.duration / 2));
-const http = await measure('http-ceiling', [64], bodies);
-const service = await measure('service', [1, 8, 64], bodies);
-const naive = await measure('naive', [1, 8, 64], bodies);
+// Rounds interleave the designs, so that a change in the machine's other load hits all of them alike.
+const rounds: { modelCeiling: Record<string, number>; httpCeiling: LoadResult[]; service: LoadResult[]; naive: LoadResult[] }[] = [];
+for (let round = 1; round <= opts.rounds; round++) {
+  log(`round ${round} of ${opts.rounds}`);
+  rounds.push({
+    modelCeiling: await modelCeiling(Math.max(2, opts.duration / 2)),
+    httpCeiling: await measure('http-ceiling', [64], bodies),
+    service: await measure('service', [1, 8, 64], bodies),
+    naive: await measure('naive', [1, 8, 64], bodies),
+  });
+}
+const model = Object.fromEntries(Object.keys(rounds[0]!.modelCeiling).map((k) => [k, median(rounds.map((r) => r.modelCeiling[k]!))]));
+const http = medianRows(rounds.map((r) => r.httpCeiling));
+const service = medianRows(rounds.map((r) => r.service));
+const naive = medianRows(rounds.map((r) => r.naive));
 
 const at = (rows: LoadResult[], c: number) => rows.find((r) => r.connections === c)!;
 const modelBest = Math.max(...Object.values(model));
@@ -169,11 +205,12 @@ const report: ServeReport = {
   started: started.toISOString(),
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg() },
   model: { file: opts.model.startsWith(repoRoot() + path.sep) ? path.relative(repoRoot(), opts.model) : path.resolve(opts.model), name: metadata.name, version: metadata.version },
-  settings: { ...settings, executionProvider: 'cpu', durationSeconds: opts.duration, distinctImages: opts.images, upload: 'PNG, 28×28 grey, raw body (image/png)' },
+  settings: { ...settings, executionProvider: 'cpu', durationSeconds: opts.duration, rounds: opts.rounds, distinctImages: opts.images, upload: 'PNG, 28×28 grey, raw body (image/png)' },
   modelCeiling: model,
   httpCeiling: http,
   service,
   naive,
+  rounds,
   goals: [
     {
       goal: 'service at concurrency 64 ≥ 70 % of the lower ceiling',
