@@ -33,8 +33,10 @@ const program = new Command()
   .parse();
 const opts = program.opts<{ batchSize: number; attackSteps: number; steps: number; opReps: number; epochImages: number; workers: number; out: string }>();
 for (const [name, v] of Object.entries(opts)) {
-  if (typeof v === 'number' && !(Number.isInteger(v) && v >= (name === 'workers' ? 0 : 1))) {
-    process.stderr.write(`bench:train: --${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got ${v}\n`);
+  const min = name === 'workers' ? 0 : 1;
+  if (typeof v === 'number' && !(Number.isInteger(v) && v >= min)) {
+    const flag = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    process.stderr.write(`bench:train: --${flag} must be an integer ≥ ${min}, got ${v}\n`);
     process.exit(2);
   }
 }
@@ -43,7 +45,10 @@ const GOAL_MINUTES = 20;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const loadBefore = os.loadavg();
 const logLines: string[] = [];
-const backend = await initBackend({ log: (l) => (logLines.push(l), log(l)) });
+const backend = await initBackend({ log: (l) => (logLines.push(l), log(l)) }).catch((err: unknown) => {
+  process.stderr.write(`bench:train: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+});
 
 const batch = opts.batchSize;
 const eps = defaultEps('fashion-mnist');
