@@ -1,6 +1,9 @@
 import createError, { type FastifyError } from '@fastify/error';
+import { IMAGE_FORMATS } from '../image/formats.js';
 
-export const IMAGE_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'] as const;
+/** Re-exported: the service's messages and tests list the decodable formats. */
+export { IMAGE_FORMATS };
+
 const FORMATS = IMAGE_FORMATS.join(', ');
 
 /**
