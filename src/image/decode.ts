@@ -57,9 +57,11 @@ function prepare(image: Sharp, meta: Metadata, shape: PixelShape, resize: boolea
   // Black is Fashion-MNIST's background; flattening before the resize keeps edges clean.
   if (meta.hasAlpha) image = image.flatten({ background: { r: 0, g: 0, b: 0 } });
   if (resize) image = image.resize({ width: shape.width, height: shape.height, fit: 'cover', position: 'centre' });
-  const space = shape.channels === 1 ? 'b-w' : 'srgb';
-  if (meta.space !== space || meta.depth !== 'uchar' || meta.hasAlpha || meta.channels !== shape.channels) {
-    image = shape.channels === 1 ? image.toColourspace('b-w') : image.toColourspace('srgb').removeAlpha();
+  // sharp writes sRGB unless told otherwise, even for a one-band grey source, so a grey
+  // model always names its output space.
+  if (shape.channels === 1) return image.toColourspace('b-w');
+  if (meta.space !== 'srgb' || meta.depth !== 'uchar' || meta.hasAlpha || meta.channels !== 3) {
+    image = image.toColourspace('srgb').removeAlpha();
   }
   return image;
 }

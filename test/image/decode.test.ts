@@ -104,6 +104,17 @@ describe('decodePixels: one resize policy, cover and centre crop', () => {
     }
   });
 
+  it('decodes a one-band grey PNG to one channel, byte-exact', async () => {
+    const grey = Buffer.alloc(28 * 28);
+    for (let i = 0; i < grey.length; i++) grey[i] = (i * 37) % 256;
+    const png = await sharp(grey, { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+    const meta = await sharp(png).metadata();
+    assert.equal(meta.channels, 1);
+    const pixels = await decodePixels(png, { channels: 1, height: 28, width: 28 }, { layout: 'chw' });
+    assert.equal(pixels.length, 28 * 28);
+    for (let i = 0; i < grey.length; i++) assert.equal(Math.round(pixels[i]! * 255), grey[i]);
+  });
+
   it('flattens alpha onto black and keeps the first frame only', async () => {
     const rgba = new Uint8Array(6 * 6 * 4);
     for (let i = 0; i < 36; i++) rgba.set([255, 255, 255, i < 18 ? 255 : 0], i * 4);
