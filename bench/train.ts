@@ -15,7 +15,7 @@ import { addWeightDecay, createOptimizer } from '../src/train/optimizer.js';
 import { defaultAttackStepSize, defaultEps, TRAIN_DEFAULTS } from '../src/train/settings.js';
 import { decayingVariables, trainStep, type StepContext } from '../src/train/train-step.js';
 import { profileKernels, recordKernelCalls } from './kernel-profile.js';
-import { ParallelPgdAt } from './parallel-step.js';
+import { ParallelPgdAt } from '../src/train/parallel-step.js';
 import { distinctLayers, measureConvLayers } from './train-ops.js';
 import { renderTrainSummary, type StepFigures, type Timing, type TrainBenchReport } from './train-report.js';
 

@@ -64,6 +64,7 @@ interface RawOptions {
   seed: number;
   augment: boolean;
   checkpointEvery: number;
+  workers: number;
   out?: string;
   resume: boolean;
   teacherClean?: string;
@@ -129,6 +130,7 @@ function settingsFrom(o: RawOptions): TrainSettings {
     seed: o.seed,
     augment: o.augment,
     checkpointEvery: o.checkpointEvery,
+    workers: o.workers,
     teacherClean: o.teacherClean !== undefined ? resolve(o.teacherClean) : null,
     teacherAdv: o.teacherAdv !== undefined ? resolve(o.teacherAdv) : null,
     out: resolve(o.out ?? `runs/${o.preset}-${o.variant}-${o.mode}`),
@@ -168,6 +170,14 @@ export function registerTrainCommand(program: Command): void {
     .option('--seed <n>', 'seed of initialisation, split, data order, augmentation and attacks', intArg, d.seed)
     .option('--no-augment', 'turn off random crop and flip')
     .option('--checkpoint-every <n>', 'also save a checkpoint every N steps inside an epoch (0: epoch ends only)', intArg, d.checkpointEvery)
+    .option(
+      '--workers <n>',
+      'worker threads sharing each step, one backend (one core) each: the batch is split into shards whose PGD attack and gradients run in parallel, ' +
+        'and the main thread applies the averaged update. Shards are batch-normalised separately (as in ordinary data-parallel training), ' +
+        'so --workers 2 is not bit-identical to --workers 1; a --resume may change it. Not with --mode mtard',
+      intArg,
+      d.workers,
+    )
     .option('--out <dir>', 'run directory (default runs/<preset>-<variant>-<mode>)')
     .option('--resume', 'continue the run in --out from its last checkpoint', false)
     .option('--teacher-clean <checkpoint>', 'MTARD: the clean teacher (e.g. a static baseline trained with --eps 0)')

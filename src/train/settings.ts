@@ -38,6 +38,11 @@ export interface TrainSettings {
   readonly augment: boolean;
   /** Save `latest` every this many steps inside an epoch (0: only at epoch ends). */
   readonly checkpointEvery: number;
+  /**
+   * Worker threads that share each step (1: the single-thread step). Shards are batch-normalised
+   * separately, so a run with 2 is not bit-identical to one with 1; a resume may change it.
+   */
+  readonly workers: number;
   readonly teacherClean: string | null;
   readonly teacherAdv: string | null;
   readonly out: string;
@@ -66,6 +71,7 @@ export const TRAIN_DEFAULTS = {
   valPgdSize: 500,
   valAttackSteps: 10,
   checkpointEvery: 100,
+  workers: 1,
 } as const;
 
 export function defaultEps(dataset: DatasetName): number {
@@ -83,7 +89,7 @@ export function defaultValSize(count: number): number {
 }
 
 /** Settings that may change between a run and its `--resume`. */
-const RESUMABLE_CHANGES: readonly (keyof TrainSettings)[] = ['epochs', 'checkpointEvery', 'out', 'dataDir'];
+const RESUMABLE_CHANGES: readonly (keyof TrainSettings)[] = ['epochs', 'checkpointEvery', 'out', 'dataDir', 'workers'];
 
 /** Names the settings in which `now` differs from the run being resumed. */
 export function resumeConflicts(saved: TrainSettings, now: TrainSettings): string[] {
@@ -119,6 +125,13 @@ export function checkSettings(s: TrainSettings): void {
   requireInt('--checkpoint-every', s.checkpointEvery, 0);
   requireInt('--seed', s.seed, 0);
   requireInt('--warmup-epochs', s.warmupEpochs, 0);
+  requireInt('--workers', s.workers, 1);
+  if (s.workers > s.batchSize) {
+    throw new TrainError('TRAIN_BAD_OPTION', `--workers ${s.workers} exceeds --batch-size ${s.batchSize}; each worker needs at least one image per step`);
+  }
+  if (s.workers > 1 && s.mode === 'mtard') {
+    throw new TrainError('TRAIN_BAD_OPTION', '--workers > 1 supports --mode pgd-at and trades, not mtard (its teachers run in the main thread); use --workers 1');
+  }
   if (s.limit !== null) requireInt('--limit', s.limit, 1);
   requireNumber('--lr', s.lr, Number.MIN_VALUE);
   requireNumber('--momentum', s.momentum, 0, 0.999);

@@ -6,12 +6,14 @@ import { epochOrder, gatherBatch } from '../data/split.js';
 import type { Dataset } from '../data/types.js';
 import { saveCheckpoint, type JsonValue } from '../model/checkpoint.js';
 import type { Model } from '../model/types.js';
+import { BACKEND_NAMES, type BackendName } from '../tf/backend.js';
 import { AdaptiveAlpha } from './adaptive-alpha.js';
 import { trainingAdversary } from './adversary.js';
 import { accumulate, epochRecord, ZERO_SUMS, type EpochRecord } from './epoch-stats.js';
 import { TrainError } from './errors.js';
 import { disposeOptimizer, setLearningRate } from './optimizer.js';
 import { RunFiles } from './run-files.js';
+import { ParallelPgdAt } from './parallel-step.js';
 import { loadTeachers, prepareData, resumeRun, startRun } from './run-setup.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { checkSettings, type TrainSettings } from './settings.js';
@@ -54,7 +56,22 @@ export interface TrainResult {
   readonly lastRecord: EpochRecord | null;
 }
 
-/** One batch as tensors: gathered, augmented with a generator keyed by its position. */
+/** One batch (NHWC pixels, labels): gathered, augmented with a generator keyed by its position. */
+function batchArrays(
+  dataset: Dataset,
+  indices: Int32Array,
+  settings: TrainSettings,
+  epoch: number,
+  step: number,
+): { images: Float32Array; labels: Int32Array; count: number } {
+  const batch = gatherBatch(dataset, indices);
+  const aug = augmentationFor(settings.dataset, dataset.shape, settings.augment);
+  const rng = Rng.derive(settings.seed, 0xa0, epoch, step);
+  const images = augmentBatch(batch.images, batch.count, dataset.shape, aug, rng);
+  return { images, labels: Int32Array.from(batch.labels), count: batch.count };
+}
+
+/** The same batch as tensors. */
 function batchTensors(
   dataset: Dataset,
   indices: Int32Array,
@@ -62,12 +79,18 @@ function batchTensors(
   epoch: number,
   step: number,
 ): { x: tf.Tensor4D; y: tf.Tensor1D } {
-  const batch = gatherBatch(dataset, indices);
-  const aug = augmentationFor(settings.dataset, dataset.shape, settings.augment);
-  const rng = Rng.derive(settings.seed, 0xa0, epoch, step);
-  const images = augmentBatch(batch.images, batch.count, dataset.shape, aug, rng);
+  const { images, labels, count } = batchArrays(dataset, indices, settings, epoch, step);
   const { height, width, channels } = dataset.shape;
-  return { x: tf.tensor4d(images, [batch.count, height, width, channels]), y: tf.tensor1d(batch.labels, 'int32') };
+  return { x: tf.tensor4d(images, [count, height, width, channels]), y: tf.tensor1d(labels, 'int32') };
+}
+
+/** The name under which worker threads load the backend this thread runs on. */
+function currentBackend(): BackendName {
+  const name = tf.getBackend();
+  if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
+    throw new TrainError('TRAIN_BAD_OPTION', `--workers > 1 needs one of the backends ${BACKEND_NAMES.join(', ')}; this thread runs on '${name}'`);
+  }
+  return name as BackendName;
 }
 
 /**
@@ -95,12 +118,27 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
   const { model, optimizer } = start;
   let state = start.state;
   let teachers: { clean: Model; adv: Model } | undefined;
+  let parallel: ParallelPgdAt | undefined;
   try {
     await files.prepare();
     if (settings.mode === 'mtard') teachers = await loadTeachers(settings, model);
+    if (settings.workers > 1 && settings.mode !== 'mtard') {
+      parallel = await ParallelPgdAt.start(settings.workers, {
+        backend: currentBackend(),
+        preset: settings.preset,
+        variant: settings.variant,
+        overrides: { ...settings.overrides, numClasses: data.all.labelNames.length },
+        mode: settings.mode,
+        weightDecay: settings.weightDecay,
+        tradesBeta: settings.tradesBeta,
+      });
+      log(`training on ${settings.workers} worker threads (each batch split into ${settings.workers} shards)`);
+    }
   } catch (err) {
     model.dispose();
     disposeOptimizer(optimizer);
+    teachers?.clean.dispose();
+    teachers?.adv.dispose();
     throw err;
   }
 
@@ -158,18 +196,33 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
         const t0 = performance.now();
         lr = learningRate(schedule, state.globalStep);
         setLearningRate(optimizer, lr);
-        const { x, y } = batchTensors(all, order.subarray(step * batchSize, (step + 1) * batchSize), settings, epoch, step);
-        const xAdv =
-          settings.eps === 0
-            ? tf.clone(x)
-            : trainingAdversary(model, x, y, settings.mode, {
-                eps: settings.eps,
-                steps: settings.attackSteps,
-                stepSize: settings.attackStepSize,
-                seed: hashSeed(settings.seed, 0xad, epoch, step),
-              });
-        const figures = trainStep(ctx, x, xAdv, y, { alphaNat: alpha.alphaNat, alphaAdv: alpha.alphaAdv }, decaying);
-        tf.dispose([x, y, xAdv]);
+        const indices = order.subarray(step * batchSize, (step + 1) * batchSize);
+        const attackSeed = hashSeed(settings.seed, 0xad, epoch, step);
+        let figures: StepFigures;
+        if (parallel !== undefined) {
+          const batch = batchArrays(all, indices, settings, epoch, step);
+          const result = await parallel.step(model, optimizer, batch.images, batch.labels, {
+            eps: settings.eps,
+            attackSteps: settings.attackSteps,
+            attackStepSize: settings.attackStepSize,
+            seed: attackSeed,
+            alpha: { alphaNat: alpha.alphaNat, alphaAdv: alpha.alphaAdv },
+          });
+          figures = result.figures;
+        } else {
+          const { x, y } = batchTensors(all, indices, settings, epoch, step);
+          const xAdv =
+            settings.eps === 0
+              ? tf.clone(x)
+              : trainingAdversary(model, x, y, settings.mode, {
+                  eps: settings.eps,
+                  steps: settings.attackSteps,
+                  stepSize: settings.attackStepSize,
+                  seed: attackSeed,
+                });
+          figures = trainStep(ctx, x, xAdv, y, { alphaNat: alpha.alphaNat, alphaAdv: alpha.alphaAdv }, decaying);
+          tf.dispose([x, y, xAdv]);
+        }
         if (!Number.isFinite(figures.loss)) {
           throw new TrainError(
             'TRAIN_DIVERGED',
@@ -238,6 +291,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
     }
     return { status: 'finished', checkpoint: files.latest, records, globalStep: state.globalStep, totalSeconds: seconds(), lastRecord: state.lastRecord };
   } finally {
+    await parallel?.close();
     model.dispose();
     disposeOptimizer(optimizer);
     teachers?.clean.dispose();

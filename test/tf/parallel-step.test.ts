@@ -3,8 +3,8 @@ import { after, before, describe, it } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
 
-import { ParallelPgdAt } from '../../bench/parallel-step.js';
-import { sortedVariables, type ParallelSetup } from '../../bench/parallel-protocol.js';
+import { ParallelPgdAt } from '../../src/train/parallel-step.js';
+import { sortedVariables, type ParallelSetup } from '../../src/train/parallel-protocol.js';
 import { loadFashionMnist } from '../../src/data/fashion-mnist.js';
 import { buildConfig, createModel } from '../../src/model/index.js';
 import type { Model } from '../../src/model/types.js';

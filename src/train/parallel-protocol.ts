@@ -1,7 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { Model } from '../src/model/types.js';
-import type { BackendName } from '../src/tf/backend.js';
-import type { StepFigures } from '../src/train/train-step.js';
+import type { ConfigOverrides } from '../model/presets.js';
+import type { Model, Variant } from '../model/types.js';
+import type { BackendName } from '../tf/backend.js';
+import type { TrainMode } from './modes.js';
+import type { StepFigures } from './train-step.js';
 
 // Messages between ParallelPgdAt (parallel-step.ts) and its workers (parallel-worker.ts).
 
@@ -9,7 +11,11 @@ import type { StepFigures } from '../src/train/train-step.js';
 export interface ParallelSetup {
   readonly backend: BackendName;
   readonly preset: string;
-  readonly variant: 'awnet' | 'static' | 'dynamic-only' | 'mixbn-single-bn';
+  readonly variant: Variant;
+  /** Architecture overrides (numClasses included) of the model being trained; none: the preset's. */
+  readonly overrides?: ConfigOverrides;
+  /** Objective; default 'pgd-at'. MTARD (teachers) is not supported by the workers. */
+  readonly mode?: Exclude<TrainMode, 'mtard'>;
   readonly weightDecay: number;
   readonly tradesBeta: number;
 }
@@ -25,6 +31,8 @@ export interface ShardTask {
   readonly attackSteps: number;
   readonly attackStepSize: number;
   readonly seed: number;
+  /** Objective weights; default initialAlpha(mode). */
+  readonly alpha?: { readonly alphaNat: number; readonly alphaAdv: number };
 }
 
 export type ToParallelWorker = ShardTask | { readonly type: 'stop' };

@@ -1,11 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { buildConfig, createModel } from '../src/model/index.js';
-import type { Model } from '../src/model/types.js';
-import { initBackend } from '../src/tf/backend.js';
-import { trainingAdversary } from '../src/train/adversary.js';
-import { initialAlpha } from '../src/train/objective.js';
-import { decayingVariables, trainStep, type StepContext } from '../src/train/train-step.js';
+import { buildConfig, createModel } from '../model/index.js';
+import type { Model } from '../model/types.js';
+import { initBackend } from '../tf/backend.js';
+import { trainingAdversary } from './adversary.js';
+import { initialAlpha } from './objective.js';
+import { decayingVariables, trainStep, type StepContext } from './train-step.js';
 import { sortedVariables, type FromParallelWorker, type ParallelSetup, type ShardTask, type ToParallelWorker } from './parallel-protocol.js';
 
 // One training worker of ParallelPgdAt (parallel-step.ts).
@@ -25,7 +25,7 @@ class GradientCapture extends tf.Optimizer {
   }
 }
 
-function runShard(model: Model, ctx: StepContext, capture: GradientCapture, task: ShardTask): FromParallelWorker {
+function runShard(model: Model, ctx: StepContext, capture: GradientCapture, decaying: ReadonlyMap<string, tf.Variable>, task: ShardTask): FromParallelWorker {
   const variables = sortedVariables(model);
   let offset = 0;
   for (const [, v] of variables) {
@@ -40,15 +40,18 @@ function runShard(model: Model, ctx: StepContext, capture: GradientCapture, task
   const labels = tf.tensor1d(task.labels, 'int32');
   try {
     const t0 = performance.now();
-    const xAdv = trainingAdversary(model, x, labels, ctx.mode, {
-      eps: task.eps,
-      steps: task.attackSteps,
-      stepSize: task.attackStepSize,
-      seed: task.seed,
-    });
+    const xAdv =
+      task.eps === 0
+        ? tf.clone(x)
+        : trainingAdversary(model, x, labels, ctx.mode, {
+            eps: task.eps,
+            steps: task.attackSteps,
+            stepSize: task.attackStepSize,
+            seed: task.seed,
+          });
     const t1 = performance.now();
     capture.captured.clear();
-    const figures = trainStep(ctx, x, xAdv, labels, initialAlpha(ctx.mode), decayingVariables(model));
+    const figures = trainStep(ctx, x, xAdv, labels, task.alpha ?? initialAlpha(ctx.mode), decaying);
     xAdv.dispose();
     const t2 = performance.now();
     const trainable = variables.filter(([, v]) => v.trainable);
@@ -78,9 +81,11 @@ async function main(): Promise<void> {
   const setup = workerData as ParallelSetup;
   const send = (m: FromParallelWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
   await initBackend({ backend: setup.backend, log: () => undefined });
-  const model = createModel(buildConfig(setup.preset, setup.variant), 0);
+  // The weights come with every task, so the initialisation seed does not matter.
+  const model = createModel(buildConfig(setup.preset, setup.variant, setup.overrides ?? {}), 0);
+  const decaying = decayingVariables(model);
   const capture = new GradientCapture();
-  const ctx: StepContext = { model, optimizer: capture, mode: 'pgd-at', tradesBeta: setup.tradesBeta, weightDecay: setup.weightDecay };
+  const ctx: StepContext = { model, optimizer: capture, mode: setup.mode ?? 'pgd-at', tradesBeta: setup.tradesBeta, weightDecay: setup.weightDecay };
   port.on('message', (message: ToParallelWorker) => {
     if (message.type === 'stop') {
       model.dispose();
@@ -88,7 +93,7 @@ async function main(): Promise<void> {
       return;
     }
     try {
-      const result = runShard(model, ctx, capture, message);
+      const result = runShard(model, ctx, capture, decaying, message);
       send(result, result.type === 'done' ? [result.grads.buffer as ArrayBuffer, result.weights.buffer as ArrayBuffer] : []);
     } catch (err) {
       send({ type: 'failed', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import type { Model } from '../src/model/types.js';
-import type { StepFigures } from '../src/train/train-step.js';
+import type { Model } from '../model/types.js';
+import type { StepFigures } from './train-step.js';
 import { sortedVariables, type FromParallelWorker, type ParallelSetup, type ShardTask } from './parallel-protocol.js';
 
 /**
@@ -22,6 +22,7 @@ export interface ShardOptions {
   readonly attackSteps: number;
   readonly attackStepSize: number;
   readonly seed: number;
+  readonly alpha?: { readonly alphaNat: number; readonly alphaAdv: number };
 }
 
 export interface ParallelStepResult {
@@ -86,7 +87,7 @@ export class ParallelPgdAt {
       }),
     );
     const share = shards.map(({ start, end }) => (end - start) / n);
-    this.apply(variables, results, share, optimizer);
+    this.apply(model, variables, results, share, optimizer);
     return {
       figures: combineFigures(results.map((r) => r.figures)),
       attackSeconds: Math.max(...results.map((r) => r.seconds.attack)),
@@ -94,7 +95,7 @@ export class ParallelPgdAt {
     };
   }
 
-  private apply(variables: [string, tf.Variable][], results: Done[], share: number[], optimizer: tf.Optimizer): void {
+  private apply(model: Model, variables: [string, tf.Variable][], results: Done[], share: number[], optimizer: tf.Optimizer): void {
     const grads: tf.NamedTensorMap = {};
     let gOffset = 0;
     let wOffset = 0;
@@ -115,7 +116,11 @@ export class ParallelPgdAt {
         wOffset += v.size;
       }
     });
-    optimizer.applyGradients(grads);
+    // tfjs optimisers keep their slots (momentum, Adam moments) by position, so the gradients go
+    // in the single-thread step's order: a checkpoint's optimiser state then fits either path.
+    const ordered: tf.NamedTensorMap = {};
+    for (const v of model.trainableVariables()) ordered[v.name] = grads[v.name]!;
+    optimizer.applyGradients(ordered);
     tf.dispose(Object.values(grads));
   }
 
