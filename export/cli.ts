@@ -6,6 +6,7 @@ import { DATASET_NAMES } from '../src/data/types.js';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../src/tf/backend.js';
 import { DEFAULT_FPR, exportCheckpoint, type ExportOptions } from './export-checkpoint.js';
 import { DEFAULT_OPSET } from './onnx-graph.js';
+import { reportKnownError } from '../src/cli/known-error.js';
 
 interface ExportFlags {
   readonly checkpoint: string;
@@ -113,14 +114,7 @@ export function registerExportCommand(program: Command): void {
             `  operators: ${result.opTypes.join(', ')}`,
         );
       } catch (err) {
-        // Known failures (bad options, checkpoints, data, output) print one clear line, no stack.
-        const code = (err as { code?: unknown }).code;
-        if (err instanceof Error && typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code)) {
-          process.stderr.write(`error [${code}]: ${err.message}\n`);
-          process.exitCode = 1;
-          return;
-        }
-        throw err;
+        if (!reportKnownError(err)) throw err;
       }
     });
 }

@@ -15,6 +15,7 @@ import { RunFiles } from '../train/run-files.js';
 import { LR_SCHEDULES, type LrScheduleName } from '../train/schedule.js';
 import { defaultAttackStepSize, defaultEps, TRAIN_DEFAULTS, type TrainSettings } from '../train/settings.js';
 import { train } from '../train/trainer.js';
+import { reportKnownError } from './known-error.js';
 
 function intArg(value: string): number {
   const n = Number(value);
@@ -195,14 +196,7 @@ export function registerTrainCommand(program: Command): void {
       try {
         await runTrain(raw);
       } catch (err) {
-        // Known failures (bad data, bad options, checkpoints) print one clear line, no stack.
-        const code = (err as { code?: unknown }).code;
-        if (err instanceof Error && typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code)) {
-          process.stderr.write(`error [${code}]: ${err.message}\n`);
-          process.exitCode = 1;
-          return;
-        }
-        throw err;
+        if (!reportKnownError(err)) throw err;
       }
     });
 }
