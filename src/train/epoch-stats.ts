@@ -2,15 +2,7 @@ import type { StepFigures } from './train-step.js';
 import type { ValidationFigures } from './validate.js';
 
 /** Running sums over the steps of the current epoch (kept in checkpoints for mid-epoch resume). */
-export interface EpochSums {
-  readonly loss: number;
-  readonly lossType: number;
-  readonly lossNat: number;
-  readonly lossAdv: number;
-  readonly correctClean: number;
-  readonly correctAdv: number;
-  readonly typeCorrect: number;
-  readonly count: number;
+export interface EpochSums extends StepFigures {
   readonly steps: number;
   readonly trainSeconds: number;
 }
