@@ -8,12 +8,12 @@ import { buildConfig, createModel } from '../src/model/index.js';
 import type { Model } from '../src/model/types.js';
 import { repoRoot } from '../src/server/repo-root.js';
 import { initBackend, type BackendName } from '../src/tf/backend.js';
-import { trainingAdversary } from '../src/train/adversary.js';
 import { crossEntropy } from '../src/train/losses.js';
 import { initialAlpha } from '../src/train/objective.js';
 import { addWeightDecay, createOptimizer } from '../src/train/optimizer.js';
 import { defaultAttackStepSize, defaultEps, TRAIN_DEFAULTS } from '../src/train/settings.js';
 import { decayingVariables, trainStep, type StepContext } from '../src/train/train-step.js';
+import { adversarialRows, NO_EVASION, trainingAttack } from '../src/train/training-attack.js';
 import { profileKernels, recordKernelCalls } from './kernel-profile.js';
 import { ParallelPgdAt } from '../src/train/parallel-step.js';
 import { distinctLayers, measureConvLayers } from './train-ops.js';
@@ -77,7 +77,7 @@ function figures(t: Timing, images: number): StepFigures {
 }
 
 function attack(): tf.Tensor4D {
-  return trainingAdversary(model, x, labels, 'pgd-at', { eps, steps: opts.attackSteps, stepSize: attackStepSize, seed: 1 });
+  return adversarialRows(model, x, labels, 'pgd-at', trainingAttack('pgd', eps, { steps: opts.attackSteps, stepSize: attackStepSize }), NO_EVASION, 1).xAdv;
 }
 
 function update(xAdv: tf.Tensor4D): void {
@@ -134,7 +134,7 @@ async function dataParallel(): Promise<TrainBenchReport['dataParallel']> {
   });
   try {
     const parallelOptimizer = createOptimizer({ name: 'sgd', lr: TRAIN_DEFAULTS.lr, momentum: TRAIN_DEFAULTS.momentum });
-    const shard = { eps, attackSteps: opts.attackSteps, attackStepSize, seed: 1 };
+    const shard = { attack: trainingAttack('pgd', eps, { steps: opts.attackSteps, stepSize: attackStepSize }), evasion: NO_EVASION, seed: 1 };
     const run = () => pool.step(model, parallelOptimizer, data.images, data.labels, shard);
     await run();
     const cpu0 = process.cpuUsage();

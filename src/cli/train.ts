@@ -13,7 +13,8 @@ import { OPTIMIZERS, type OptimizerName } from '../train/optimizer.js';
 import { progressHooks } from '../train/progress.js';
 import { RunFiles } from '../train/run-files.js';
 import { LR_SCHEDULES, type LrScheduleName } from '../train/schedule.js';
-import { defaultAttackStepSize, defaultEps, TRAIN_DEFAULTS, type TrainSettings } from '../train/settings.js';
+import { defaultEps, TRAIN_DEFAULTS, type TrainSettings } from '../train/settings.js';
+import { trainingAttack, TRAINING_ATTACKS, type TrainingAttackName } from '../train/training-attack.js';
 import { train } from '../train/trainer.js';
 import { reportKnownError } from './known-error.js';
 
@@ -29,6 +30,14 @@ function numberArg(value: string): number {
   const n = parts.length === 2 ? Number(parts[0]) / Number(parts[1]) : Number(value);
   if (parts.length > 2 || !Number.isFinite(n)) throw new InvalidArgumentError(`"${value}" is not a number (a fraction like 8/255 is fine).`);
   return n;
+}
+
+function numberListArg(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (value.trim() === '' || list.some((n) => !Number.isFinite(n))) {
+    throw new InvalidArgumentError(`"${value}" is not a comma-separated list of numbers (e.g. 1,10).`);
+  }
+  return list;
 }
 
 function intListArg(value: string): number[] {
@@ -50,7 +59,9 @@ interface RawOptions {
   valSize?: number;
   valPgdSize: number;
   valAttackSteps: number;
+  valAdaptiveLambdas: number[];
   epochs: number;
+  timeBudget?: number;
   batchSize: number;
   lr: number;
   lrSchedule: LrScheduleName;
@@ -59,8 +70,13 @@ interface RawOptions {
   momentum: number;
   weightDecay: number;
   eps?: number;
-  attackSteps: number;
+  attack: TrainingAttackName;
+  attackSteps?: number;
   attackStepSize?: number;
+  attackNoise?: number;
+  evasionShare: number;
+  evasionLambdas: number[];
+  benignShare: number;
   beta: number;
   seed: number;
   augment: boolean;
@@ -104,6 +120,11 @@ function overridesFrom(o: RawOptions): ConfigOverrides {
 function settingsFrom(o: RawOptions): TrainSettings {
   const dataset = parseDatasetName(o.dataset);
   const eps = o.eps ?? defaultEps(dataset);
+  const attack = trainingAttack(o.attack, eps, {
+    ...(o.attackSteps !== undefined ? { steps: o.attackSteps } : {}),
+    ...(o.attackStepSize !== undefined ? { stepSize: o.attackStepSize } : {}),
+    ...(o.attackNoise !== undefined ? { noise: o.attackNoise } : {}),
+  });
   return {
     preset: o.preset,
     variant: o.variant,
@@ -116,7 +137,9 @@ function settingsFrom(o: RawOptions): TrainSettings {
     valSize: o.valSize ?? null,
     valPgdSize: o.valPgdSize,
     valAttackSteps: o.valAttackSteps,
+    valAdaptiveLambdas: o.valAdaptiveLambdas,
     epochs: o.epochs,
+    timeBudgetMinutes: o.timeBudget ?? null,
     batchSize: o.batchSize,
     lr: o.lr,
     lrSchedule: o.lrSchedule,
@@ -125,8 +148,14 @@ function settingsFrom(o: RawOptions): TrainSettings {
     momentum: o.momentum,
     weightDecay: o.weightDecay,
     eps,
-    attackSteps: o.attackSteps,
-    attackStepSize: o.attackStepSize ?? defaultAttackStepSize(eps, o.attackSteps),
+    attack: o.attack,
+    // A single-step attack given --attack-steps keeps it, so checkSettings can name the clash.
+    attackSteps: o.attack === 'pgd' ? attack.steps : (o.attackSteps ?? 1),
+    attackStepSize: attack.stepSize,
+    attackNoise: attack.noise,
+    evasionShare: o.evasionShare,
+    evasionLambdas: o.evasionLambdas,
+    benignShare: o.benignShare,
     tradesBeta: o.beta,
     seed: o.seed,
     augment: o.augment,
@@ -156,7 +185,14 @@ export function registerTrainCommand(program: Command): void {
     .option('--val-size <n>', 'training images held out for validation (default: 5000 or a tenth)', intArg)
     .option('--val-pgd-size <n>', 'validation images attacked with PGD each epoch', intArg, d.valPgdSize)
     .option('--val-attack-steps <n>', 'PGD steps of the validation attack (step eps/4)', intArg, d.valAttackSteps)
-    .option('--epochs <n>', 'epochs', intArg, d.epochs)
+    .option('--val-adaptive-lambdas <list>', 'λ of the adaptive attacks each validation runs on the images PGD left correct (worst case per image)', numberListArg, [...d.valAdaptiveLambdas])
+    .option('--epochs <n>', 'epochs (with --time-budget: the most epochs the plan may hold)', intArg, d.epochs)
+    .option(
+      '--time-budget <minutes>',
+      'finish the whole run, validation included, within this many minutes of wall time: the number of steps is planned from measured ' +
+        'throughput (re-planned as it goes) and the learning-rate schedule spans exactly those steps (use --lr-schedule one-cycle or linear-decay)',
+      numberArg,
+    )
     .option('--batch-size <n>', 'clean images per step (each step trains on them and their PGD versions)', intArg, d.batchSize)
     .option('--lr <x>', 'peak learning rate', numberArg, d.lr)
     .addOption(new Option('--lr-schedule <name>', 'learning-rate schedule (step: ×0.1 at 50% and 75%)').choices(LR_SCHEDULES).default(d.lrSchedule))
@@ -165,8 +201,32 @@ export function registerTrainCommand(program: Command): void {
     .option('--momentum <x>', 'SGD momentum', numberArg, d.momentum)
     .option('--weight-decay <x>', 'L2 weight decay on conv and dense kernels', numberArg, d.weightDecay)
     .option('--eps <x>', 'L∞ radius of the training attack (default 0.1 Fashion-MNIST, 8/255 CIFAR-10; 0 trains on clean images only)', numberArg)
-    .option('--attack-steps <n>', 'PGD steps of the training attack', intArg, d.attackSteps)
-    .option('--attack-step-size <x>', 'PGD step size (default 2.5·eps/steps)', numberArg)
+    .addOption(
+      new Option(
+        '--attack <name>',
+        'training attack: pgd (random start, --attack-steps steps), fgsm-rs (FGSM with random start: start U(±eps), step 1.25·eps, projected), ' +
+          'n-fgsm (N-FGSM: start U(±2·eps), step eps, not projected)',
+      )
+        .choices(TRAINING_ATTACKS)
+        .default(d.attack),
+    )
+    .option('--attack-steps <n>', `PGD steps of the training attack (default ${d.attackSteps}; single-step attacks: 1)`, intArg)
+    .option('--attack-step-size <x>', "step size (defaults: pgd 2.5·eps/steps, fgsm-rs 1.25·eps, n-fgsm eps)", numberArg)
+    .option('--attack-noise <x>', 'half-width of the random start (defaults: eps; n-fgsm 2·eps)', numberArg)
+    .option(
+      '--evasion-share <x>',
+      'share of each batch\'s adversarial rows whose attack also drives the router towards "clean" (objective + λ·log P(clean)); ' +
+        'they are labelled adversarial for the type head and train the clean-statistics path of MixBN',
+      numberArg,
+      d.evasionShare,
+    )
+    .option('--evasion-lambdas <list>', 'λ values the router-evading rows draw from', numberListArg, [...d.evasionLambdas])
+    .option(
+      '--benign-share <x>',
+      'share of each batch\'s clean rows given a random benign change (noise, JPEG, blur, brightness, contrast), still labelled clean',
+      numberArg,
+      d.benignShare,
+    )
     .option('--beta <x>', 'TRADES β (weight of the KL term)', numberArg, d.tradesBeta)
     .option('--seed <n>', 'seed of initialisation, split, data order, augmentation and attacks', intArg, d.seed)
     .option('--no-augment', 'turn off random crop and flip')
@@ -232,10 +292,29 @@ async function runTrain(raw: RawOptions): Promise<void> {
       globalSteps: result.globalStep,
       trainingSeconds: result.totalSeconds,
       checkpoint: result.checkpoint,
+      best: result.state.best === null ? null : { ...result.state.best, checkpoint: files.best },
+      catastrophicOverfittingEpochs: result.state.overfitEpochs,
+      budget:
+        settings.timeBudgetMinutes === null
+          ? null
+          : {
+              minutes: settings.timeBudgetMinutes,
+              plannedSeconds: result.state.firstPlanSeconds,
+              actualSeconds: result.totalSeconds,
+              plannedSteps: result.state.plannedSteps,
+              steps: result.globalStep,
+            },
       final: last,
       finishedAt: new Date().toISOString(),
     });
-    log(`done: ${result.globalStep} steps in ${result.totalSeconds.toFixed(0)} s; model ${result.checkpoint}; log ${files.log}`);
+    const best = result.state.best;
+    log(
+      `done: ${result.globalStep} steps in ${result.totalSeconds.toFixed(0)} s` +
+        (settings.timeBudgetMinutes === null ? '' : ` (budget ${(settings.timeBudgetMinutes * 60).toFixed(0)} s, first plan ${result.state.firstPlanSeconds?.toFixed(0) ?? '–'} s)`) +
+        `; model ${result.checkpoint}` +
+        (best === null ? '' : `; best ${files.best} (epoch ${best.epoch}, val W-Robust ${(100 * best.valWRobust).toFixed(1)} %)`) +
+        `; log ${files.log}`,
+    );
   } finally {
     hooks.stop();
     process.off('SIGINT', onSigint);

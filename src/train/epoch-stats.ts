@@ -21,6 +21,11 @@ export interface EpochRecord {
   readonly trainRouterAcc: number | null;
   readonly valCleanAcc: number | null;
   readonly valPgdAcc: number | null;
+  readonly valFgsmAcc: number | null;
+  /** Per image, the worst case over PGD and the adaptive attacks. */
+  readonly valWorstAcc: number | null;
+  /** (clean + worst-case accuracy) / 2: what picks the best checkpoint. */
+  readonly valWRobust: number | null;
   readonly valRouterAcc: number | null;
   readonly valSize: number;
   readonly valPgdSize: number;
@@ -34,6 +39,11 @@ export interface EpochRecord {
   readonly valSeconds: number;
   /** Step of this epoch at which this session resumed it, or null. */
   readonly resumedAtStep: number | null;
+  /** This epoch's checkpoint is the best so far (saved as checkpoints/best). */
+  readonly best: boolean;
+  readonly catastrophicOverfitting: boolean;
+  /** Seconds of the time budget left after this epoch; null without one. */
+  readonly budgetLeftSeconds: number | null;
   readonly time: string;
 }
 
@@ -75,6 +85,9 @@ export function epochRecord(args: {
   readonly lr: number;
   readonly alpha: { readonly alphaNat: number; readonly alphaAdv: number };
   readonly resumedAtStep: number | null;
+  readonly best?: boolean;
+  readonly catastrophicOverfitting?: boolean;
+  readonly budgetLeftSeconds?: number | null;
 }): EpochRecord {
   const { sums, val } = args;
   return {
@@ -90,6 +103,9 @@ export function epochRecord(args: {
     trainRouterAcc: args.hasRouter ? sums.typeCorrect / (2 * sums.count) : null,
     valCleanAcc: val.cleanCount > 0 ? val.cleanAcc : null,
     valPgdAcc: val.pgdAcc,
+    valFgsmAcc: val.fgsmAcc,
+    valWorstAcc: val.worstAcc,
+    valWRobust: val.wRobust,
     valRouterAcc: val.routerAcc,
     valSize: val.cleanCount,
     valPgdSize: val.pgdCount,
@@ -100,6 +116,9 @@ export function epochRecord(args: {
     trainSeconds: sums.trainSeconds,
     valSeconds: args.valSeconds,
     resumedAtStep: args.resumedAtStep,
+    best: args.best ?? false,
+    catastrophicOverfitting: args.catastrophicOverfitting ?? false,
+    budgetLeftSeconds: args.budgetLeftSeconds ?? null,
     time: new Date().toISOString(),
   };
 }

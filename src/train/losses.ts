@@ -40,15 +40,19 @@ export function klDivergence(targetLogits: tf.Tensor2D, studentLogits: tf.Tensor
 }
 
 /**
- * The router's type loss: cross-entropy of the type head [N, 2] against the known type,
- * the first `cleanCount` rows clean (class 0) and the rest adversarial (class 1).
+ * The known type of each row of a [clean; adversarial] training batch: 0 (clean) for the
+ * first `cleanCount` rows — benign-corrupted clean images included — and 1 (adversarial) for
+ * the rest, router-evading examples included.
  */
+export function typeLabels(cleanCount: number, rows: number): Int32Array {
+  const out = new Int32Array(rows);
+  out.fill(1, cleanCount);
+  return out;
+}
+
+/** The router's type loss: cross-entropy of the type head [N, 2] against typeLabels(cleanCount, N). */
 export function typeLoss(typeLogits: tf.Tensor2D, cleanCount: number): tf.Scalar {
-  return tf.tidy(() => {
-    const n = typeLogits.shape[0];
-    const types = tf.concat([tf.zeros([cleanCount], 'int32'), tf.ones([n - cleanCount], 'int32')]) as tf.Tensor1D;
-    return crossEntropy(typeLogits, types);
-  });
+  return tf.tidy(() => crossEntropy(typeLogits, tf.tensor1d(typeLabels(cleanCount, typeLogits.shape[0]), 'int32')));
 }
 
 /** Number of rows whose argmax equals the label. */

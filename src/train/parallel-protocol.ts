@@ -4,6 +4,7 @@ import type { Model, Variant } from '../model/types.js';
 import type { BackendName } from '../tf/backend.js';
 import type { TrainMode } from './modes.js';
 import type { StepFigures } from './train-step.js';
+import type { RouterEvasion, TrainingAttack } from './training-attack.js';
 
 // Messages between ParallelPgdAt (parallel-step.ts) and its workers (parallel-worker.ts).
 
@@ -27,9 +28,9 @@ export interface ShardTask {
   /** NHWC pixels of this worker's shard. */
   readonly images: Float32Array;
   readonly labels: Int32Array;
-  readonly eps: number;
-  readonly attackSteps: number;
-  readonly attackStepSize: number;
+  /** How the shard's adversarial rows are made (eps 0: the clean images themselves). */
+  readonly attack: TrainingAttack;
+  readonly evasion: RouterEvasion;
   readonly seed: number;
   /** Objective weights; default initialAlpha(mode). */
   readonly alpha?: { readonly alphaNat: number; readonly alphaAdv: number };

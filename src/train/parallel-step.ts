@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/types.js';
 import type { StepFigures } from './train-step.js';
+import type { RouterEvasion, TrainingAttack } from './training-attack.js';
 import { sortedVariables, type FromParallelWorker, type ParallelSetup, type ShardTask } from './parallel-protocol.js';
 
 /**
@@ -18,9 +19,8 @@ import { sortedVariables, type FromParallelWorker, type ParallelSetup, type Shar
  */
 
 export interface ShardOptions {
-  readonly eps: number;
-  readonly attackSteps: number;
-  readonly attackStepSize: number;
+  readonly attack: TrainingAttack;
+  readonly evasion: RouterEvasion;
   readonly seed: number;
   readonly alpha?: { readonly alphaNat: number; readonly alphaAdv: number };
 }
@@ -53,7 +53,7 @@ export class ParallelPgdAt {
     return this.workers.length;
   }
 
-  /** One PGD-AT step on images [N, H, W, C] (NHWC values) and labels [N], applied to `model`. */
+  /** One adversarial-training step on images [N, H, W, C] (NHWC values) and labels [N], applied to `model`. */
   async step(model: Model, optimizer: tf.Optimizer, images: Float32Array, labels: Int32Array, options: ShardOptions): Promise<ParallelStepResult> {
     const variables = sortedVariables(model);
     const weights = new Float32Array(variables.reduce((s, [, v]) => s + v.size, 0));

@@ -3,9 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { buildConfig, createModel } from '../model/index.js';
 import type { Model } from '../model/types.js';
 import { initBackend } from '../tf/backend.js';
-import { trainingAdversary } from './adversary.js';
 import { initialAlpha } from './objective.js';
 import { decayingVariables, trainStep, type StepContext } from './train-step.js';
+import { adversarialRows } from './training-attack.js';
 import { sortedVariables, type FromParallelWorker, type ParallelSetup, type ShardTask, type ToParallelWorker } from './parallel-protocol.js';
 
 // One training worker of ParallelPgdAt (parallel-step.ts).
@@ -40,18 +40,11 @@ function runShard(model: Model, ctx: StepContext, capture: GradientCapture, deca
   const labels = tf.tensor1d(task.labels, 'int32');
   try {
     const t0 = performance.now();
-    const xAdv =
-      task.eps === 0
-        ? tf.clone(x)
-        : trainingAdversary(model, x, labels, ctx.mode, {
-            eps: task.eps,
-            steps: task.attackSteps,
-            stepSize: task.attackStepSize,
-            seed: task.seed,
-          });
+    const { xAdv, evading } =
+      task.attack.eps === 0 ? { xAdv: tf.clone(x), evading: 0 } : adversarialRows(model, x, labels, ctx.mode, task.attack, task.evasion, task.seed);
     const t1 = performance.now();
     capture.captured.clear();
-    const figures = trainStep(ctx, x, xAdv, labels, task.alpha ?? initialAlpha(ctx.mode), decaying);
+    const figures = trainStep(ctx, x, xAdv, labels, task.alpha ?? initialAlpha(ctx.mode), decaying, evading);
     xAdv.dispose();
     const t2 = performance.now();
     const trainable = variables.filter(([, v]) => v.trainable);

@@ -19,11 +19,13 @@ export function formatEpoch(r: EpochRecord): string {
   const val =
     r.valCleanAcc === null
       ? 'no validation'
-      : `val clean ${pct(r.valCleanAcc)} pgd ${pct(r.valPgdAcc)}${r.valRouterAcc === null ? '' : ` router ${pct(r.valRouterAcc)}`}`;
+      : `val clean ${pct(r.valCleanAcc)} fgsm ${pct(r.valFgsmAcc ?? null)} pgd ${pct(r.valPgdAcc)} worst ${pct(r.valWorstAcc ?? null)} W-Robust ${pct(r.valWRobust ?? null)}` +
+        `${r.valRouterAcc === null ? '' : ` router ${pct(r.valRouterAcc)}`}${r.best ? ' [best]' : ''}${r.catastrophicOverfitting ? ' [CATASTROPHIC OVERFITTING]' : ''}`;
   return (
     `epoch ${r.epoch}/${r.epochs}: loss ${r.trainLoss.toFixed(4)} (type ${r.trainLossType.toFixed(3)}, nat ${r.trainLossNat.toFixed(3)}, adv ${r.trainLossAdv.toFixed(3)}) ` +
     `train clean ${pct(r.trainCleanAcc)} adv ${pct(r.trainAdvAcc)}${router} | ${val} | lr ${r.lr.toPrecision(3)} α ${r.alphaNat.toFixed(3)}/${r.alphaAdv.toFixed(3)} | ` +
-    `${r.imagesPerSecond.toFixed(1)} img/s, ${(r.trainSeconds + r.valSeconds).toFixed(0)} s`
+    `${r.imagesPerSecond.toFixed(1)} img/s, ${(r.trainSeconds + r.valSeconds).toFixed(0)} s` +
+    (r.budgetLeftSeconds === null || r.budgetLeftSeconds === undefined ? '' : ` | budget left ${duration(r.budgetLeftSeconds)}`)
   );
 }
 
@@ -46,7 +48,7 @@ export function progressHooks(options: { log: (line: string) => void; plainEvery
       stop();
       bar = new SingleBar(
         {
-          format: `epoch ${epoch}/${epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | lr {lr} | epoch ETA {eta_formatted}, run ETA {runEta}`,
+          format: `epoch ${epoch}/${epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | lr {lr} | epoch ETA {eta_formatted}, {runEta}`,
           noTTYOutput: true,
           notTTYSchedule: options.plainEveryMs ?? 10_000,
           etaBuffer: 20,
@@ -57,12 +59,17 @@ export function progressHooks(options: { log: (line: string) => void; plainEvery
       bar.start(steps, startStep, { loss: '–', acc: '–', ips: '–', lr: '–', runEta: '–' });
     },
     onStep: (p: StepProgress) => {
+      // A time-budget plan can change where the epoch ends.
+      if (bar !== null && bar.getTotal() !== p.steps) bar.setTotal(p.steps);
       bar?.update(p.step, {
         loss: p.epochLoss.toFixed(4),
         acc: pct(p.epochAcc),
         ips: p.imagesPerSecond.toFixed(1),
         lr: p.lr.toPrecision(3),
-        runEta: duration((p.totalSteps - p.globalStep) * p.stepSeconds),
+        runEta:
+          p.budgetLeftSeconds === null
+            ? `run ETA ${duration((p.totalSteps - p.globalStep) * p.stepSeconds)}`
+            : `budget left ${duration(p.budgetLeftSeconds)} (step ${p.globalStep}/${p.totalSteps})`,
       });
     },
     onEpochEnd: (record) => {

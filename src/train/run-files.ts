@@ -7,6 +7,8 @@ import { join } from 'node:path';
  *   summary.json                 written when the run finishes
  *   checkpoints/latest/          the newest checkpoint (every N steps and every epoch)
  *   checkpoints/epoch-001/ …     the checkpoint at the end of each epoch
+ *   checkpoints/best/            the epoch-end checkpoint with the best validation W-Robust
+ *                                (clean and worst-case robust accuracy); best.json says which
  */
 export class RunFiles {
   constructor(readonly dir: string) {}
@@ -21,6 +23,14 @@ export class RunFiles {
 
   get latest(): string {
     return join(this.dir, 'checkpoints', 'latest');
+  }
+
+  get best(): string {
+    return join(this.dir, 'checkpoints', 'best');
+  }
+
+  get bestMarker(): string {
+    return join(this.dir, 'checkpoints', 'best.json');
   }
 
   epochCheckpoint(epoch: number): string {
@@ -68,8 +78,13 @@ export class RunFiles {
   }
 
   async writeSummary(summary: object): Promise<void> {
-    const tmp = `${this.summary}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(summary, null, 2)}\n`);
-    await rename(tmp, this.summary);
+    await this.writeJson(this.summary, summary);
+  }
+
+  /** Writes JSON atomically (temporary file, then rename). */
+  async writeJson(path: string, value: object): Promise<void> {
+    const tmp = `${path}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+    await rename(tmp, path);
   }
 }

@@ -27,7 +27,37 @@ export interface TrainerState {
   readonly totalSeconds: number;
   /** The last finished epoch's record, in case the kill came before it reached the log. */
   readonly lastRecord: EpochRecord | null;
+  /** Steps the time-budget plan holds (null: no budget, or not planned yet). */
+  readonly plannedSteps: number | null;
+  /** Seconds the first budget plan expected the whole run to take. */
+  readonly firstPlanSeconds: number | null;
+  /** Seconds the last validation took (with its checkpoint saves). */
+  readonly validationSeconds: number | null;
+  /** The best epoch-end checkpoint so far, by validation W-Robust on the worst case. */
+  readonly best: BestMark | null;
+  /** FGSM and PGD validation accuracy of every finished epoch (catastrophic-overfitting check). */
+  readonly valHistory: readonly { readonly pgdAcc: number | null; readonly fgsmAcc: number | null }[];
+  /** Epochs at which catastrophic overfitting was detected. */
+  readonly overfitEpochs: readonly number[];
 }
+
+export interface BestMark {
+  readonly epoch: number;
+  readonly globalStep: number;
+  readonly valWRobust: number;
+  readonly valCleanAcc: number;
+  readonly valWorstAcc: number;
+}
+
+/** Trainer-state fields added after the first checkpoints were written, with their defaults. */
+const STATE_DEFAULTS = {
+  plannedSteps: null,
+  firstPlanSeconds: null,
+  validationSeconds: null,
+  best: null,
+  valHistory: [],
+  overfitEpochs: [],
+} as const;
 
 export interface TrainData {
   readonly all: Dataset;
@@ -91,6 +121,7 @@ export function startRun(settings: TrainSettings, data: TrainData): RunStart {
       sums: ZERO_SUMS,
       totalSeconds: 0,
       lastRecord: null,
+      ...STATE_DEFAULTS,
     },
   };
 }
@@ -110,7 +141,7 @@ export async function resumeRun(settings: TrainSettings, data: TrainData, files:
   if (conflicts.length > 0) fail(`cannot resume ${files.latest} with different settings:\n  ${conflicts.join('\n  ')}`);
   const optimizer = await loaded.createOptimizer(loaded.model);
   if (optimizer === null) fail(`${files.latest} holds no optimizer state to resume from`);
-  const state = { ...saved!, settings };
+  const state: TrainerState = { ...STATE_DEFAULTS, ...saved!, settings };
   log(`resumed from ${files.latest}: epoch ${state.epoch + 1}, step ${state.stepInEpoch} of ${data.steps} (global step ${state.globalStep})`);
   return { model: loaded.model, optimizer: optimizer!, state };
 }

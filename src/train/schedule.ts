@@ -1,7 +1,10 @@
 /** Learning-rate schedules, as a pure function of training progress. */
-export type LrScheduleName = 'cosine' | 'step' | 'constant';
+export type LrScheduleName = 'cosine' | 'step' | 'constant' | 'one-cycle' | 'linear-decay';
 
-export const LR_SCHEDULES: readonly LrScheduleName[] = ['cosine', 'step', 'constant'];
+export const LR_SCHEDULES: readonly LrScheduleName[] = ['cosine', 'step', 'constant', 'one-cycle', 'linear-decay'];
+
+/** Where the one-cycle schedule peaks, as a fraction of training (Wong, Rice & Kolter's 2/5). */
+export const ONE_CYCLE_PEAK = 0.4;
 
 export interface LrSchedule {
   readonly name: LrScheduleName;
@@ -29,6 +32,11 @@ export function learningRate(schedule: LrSchedule, step: number): number {
       const t = Math.min(1, Math.max(0, (step - warmupSteps) / span));
       return 0.5 * baseLr * (1 + Math.cos(Math.PI * t));
     }
+    case 'one-cycle':
+      // Linear from 0 up to the peak, then linearly down to 0 at the last step.
+      return progress < ONE_CYCLE_PEAK ? (baseLr * progress) / ONE_CYCLE_PEAK : (baseLr * (1 - progress)) / (1 - ONE_CYCLE_PEAK);
+    case 'linear-decay':
+      return baseLr * (1 - progress);
     case 'step': {
       const passed = schedule.milestones.filter((m) => progress >= m).length;
       return baseLr * schedule.gamma ** passed;

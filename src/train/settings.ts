@@ -6,6 +6,7 @@ import { TrainError } from './errors.js';
 import type { TrainMode } from './modes.js';
 import type { OptimizerName } from './optimizer.js';
 import type { LrScheduleName } from './schedule.js';
+import { trainingAttack, type RouterEvasion, type TrainingAttack, type TrainingAttackName } from './training-attack.js';
 
 /** Everything that defines a training run; stored in every checkpoint so `--resume` can check it. */
 export interface TrainSettings {
@@ -22,7 +23,12 @@ export interface TrainSettings {
   /** Validation images also attacked with PGD each epoch. */
   readonly valPgdSize: number;
   readonly valAttackSteps: number;
+  /** λ of the adaptive attacks of each validation (the worst case spans them and PGD). */
+  readonly valAdaptiveLambdas: readonly number[];
+  /** With a time budget, the most epochs the plan may hold; otherwise the run's length. */
   readonly epochs: number;
+  /** Wall-clock minutes the whole run (validation included) must fit in; null: none. */
+  readonly timeBudgetMinutes: number | null;
   readonly batchSize: number;
   readonly lr: number;
   readonly lrSchedule: LrScheduleName;
@@ -31,8 +37,17 @@ export interface TrainSettings {
   readonly momentum: number;
   readonly weightDecay: number;
   readonly eps: number;
+  /** The training attack (see TrainingAttackName) and its resolved parameters. */
+  readonly attack: TrainingAttackName;
   readonly attackSteps: number;
   readonly attackStepSize: number;
+  /** Half-width of the attack's uniform random start. */
+  readonly attackNoise: number;
+  /** Share of each batch's adversarial rows made router-evading, and their λ (RouterEvasion). */
+  readonly evasionShare: number;
+  readonly evasionLambdas: readonly number[];
+  /** Share of each batch's clean rows given a random benign corruption (still labelled clean). */
+  readonly benignShare: number;
   readonly tradesBeta: number;
   readonly seed: number;
   readonly augment: boolean;
@@ -70,6 +85,12 @@ export const TRAIN_DEFAULTS = {
   seed: 1,
   valPgdSize: 500,
   valAttackSteps: 10,
+  valAdaptiveLambdas: [1, 10] as readonly number[],
+  attack: 'pgd' as TrainingAttackName,
+  evasionShare: 0,
+  evasionLambdas: [1, 10] as readonly number[],
+  benignShare: 0,
+  timeBudgetMinutes: null as number | null,
   checkpointEvery: 100,
   workers: 1,
 } as const;
@@ -78,7 +99,7 @@ export function defaultEps(dataset: DatasetName): number {
   return DATASETS[dataset].defaultEps;
 }
 
-/** 2.5·eps/steps (Madry et al.'s rule of thumb), so the attack can cross the ball. */
+/** 2.5·eps/steps (Madry et al.'s rule of thumb), so the PGD attack can cross the ball. */
 export function defaultAttackStepSize(eps: number, steps: number): number {
   return (2.5 * eps) / steps;
 }
@@ -89,7 +110,7 @@ export function defaultValSize(count: number): number {
 }
 
 /** Settings that may change between a run and its `--resume`. */
-const RESUMABLE_CHANGES: readonly (keyof TrainSettings)[] = ['epochs', 'checkpointEvery', 'out', 'dataDir', 'workers'];
+const RESUMABLE_CHANGES: readonly (keyof TrainSettings)[] = ['epochs', 'checkpointEvery', 'out', 'dataDir', 'workers', 'timeBudgetMinutes'];
 
 /** Names the settings in which `now` differs from the run being resumed. */
 export function resumeConflicts(saved: TrainSettings, now: TrainSettings): string[] {
@@ -139,6 +160,18 @@ export function checkSettings(s: TrainSettings): void {
   requireNumber('--eps', s.eps, 0, 1);
   requireNumber('--attack-step-size', s.attackStepSize, 0, 1);
   requireNumber('--beta', s.tradesBeta, 0);
+  requireNumber('--attack-noise', s.attackNoise, 0, 1);
+  requireNumber('--evasion-share', s.evasionShare, 0, 1);
+  requireNumber('--benign-share', s.benignShare, 0, 1);
+  for (const l of s.evasionLambdas) requireNumber('--evasion-lambdas', l, 0);
+  for (const l of s.valAdaptiveLambdas) requireNumber('--val-adaptive-lambdas', l, 0);
+  if (s.timeBudgetMinutes !== null) requireNumber('--time-budget', s.timeBudgetMinutes, 0.05);
+  if (s.attack !== 'pgd' && s.attackSteps !== 1) {
+    throw new TrainError('TRAIN_BAD_OPTION', `--attack ${s.attack} is a single-step attack; --attack-steps must be 1, got ${s.attackSteps}`);
+  }
+  if (s.evasionShare > 0 && s.evasionLambdas.length === 0) {
+    throw new TrainError('TRAIN_BAD_OPTION', '--evasion-share > 0 needs at least one λ in --evasion-lambdas');
+  }
   if (s.mode === 'mtard' && (s.teacherClean === null || s.teacherAdv === null)) {
     throw new TrainError(
       'TRAIN_BAD_OPTION',
@@ -148,4 +181,13 @@ export function checkSettings(s: TrainSettings): void {
   if (s.mode !== 'mtard' && (s.teacherClean !== null || s.teacherAdv !== null)) {
     throw new TrainError('TRAIN_BAD_OPTION', `--teacher-clean/--teacher-adv only apply to --mode mtard, not ${s.mode}`);
   }
+}
+
+/** The training attack these settings describe. */
+export function attackOf(s: TrainSettings): TrainingAttack {
+  return { ...trainingAttack(s.attack, s.eps), steps: s.attackSteps, stepSize: s.attackStepSize, noise: s.attackNoise };
+}
+
+export function evasionOf(s: TrainSettings): RouterEvasion {
+  return { share: s.evasionShare, lambdas: s.evasionLambdas };
 }

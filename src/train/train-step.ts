@@ -36,8 +36,11 @@ export function decayingVariables(model: Model): Map<string, tf.Variable> {
 }
 
 /**
- * One optimisation step on [clean; adversarial]: a training forward (MixBN routes the two
- * halves), the objective, gradients of every trainable variable, weight decay, update.
+ * One optimisation step on [clean; adversarial]: a training forward, the objective, gradients
+ * of every trainable variable, weight decay, update. MixBN sends the clean rows and the first
+ * `evading` adversarial rows (router-evading examples, see RouterEvasion) through BN_clean and
+ * the rest through BN_adv; the type head and the losses still see every adversarial row as
+ * adversarial.
  */
 export function trainStep(
   ctx: StepContext,
@@ -46,6 +49,7 @@ export function trainStep(
   labels: tf.Tensor1D,
   alpha: { readonly alphaNat: number; readonly alphaAdv: number },
   decaying: ReadonlyMap<string, tf.Variable>,
+  evading = 0,
 ): StepFigures {
   const n = x.shape[0];
   const teacherLogits = ctx.teachers
@@ -57,7 +61,7 @@ export function trainStep(
   const both = tf.concat([x, xAdv]) as tf.Tensor4D;
   let figures: tf.Tensor1D | undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const out = ctx.model.forward(both, { training: true, cleanCount: n });
+    const out = ctx.model.forward(both, { training: true, cleanCount: n + evading });
     const terms = objective({
       mode: ctx.mode,
       out,

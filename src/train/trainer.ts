@@ -1,24 +1,23 @@
 import * as tf from '@tensorflow/tfjs';
-import { augmentBatch } from '../data/augment.js';
-import { augmentationFor } from '../data/load.js';
-import { hashSeed, Rng } from '../data/rng.js';
-import { epochOrder, gatherBatch } from '../data/split.js';
-import type { Dataset } from '../data/types.js';
+import { hashSeed } from '../data/rng.js';
+import { epochOrder } from '../data/split.js';
 import { saveCheckpoint, type JsonValue } from '../model/checkpoint.js';
 import type { Model } from '../model/types.js';
 import { BACKEND_NAMES, type BackendName } from '../tf/backend.js';
 import { AdaptiveAlpha } from './adaptive-alpha.js';
-import { trainingAdversary } from './adversary.js';
+import { trainingBatch } from './batches.js';
 import { accumulate, epochRecord, ZERO_SUMS, type EpochRecord } from './epoch-stats.js';
 import { TrainError } from './errors.js';
 import { disposeOptimizer, setLearningRate } from './optimizer.js';
-import { RunFiles } from './run-files.js';
 import { ParallelPgdAt } from './parallel-step.js';
-import { loadTeachers, prepareData, resumeRun, startRun } from './run-setup.js';
+import { RunBudget } from './run-budget.js';
+import { RunFiles } from './run-files.js';
+import { loadTeachers, prepareData, resumeRun, startRun, type TrainerState } from './run-setup.js';
 import { learningRate, type LrSchedule } from './schedule.js';
-import { checkSettings, type TrainSettings } from './settings.js';
-import { decayingVariables, trainStep, type StepFigures } from './train-step.js';
-import { validate } from './validate.js';
+import { attackOf, checkSettings, evasionOf, type TrainSettings } from './settings.js';
+import { ParallelStepRunner, SerialStepRunner, type StepRunner } from './step-runner.js';
+import type { StepFigures } from './train-step.js';
+import { catastrophicOverfitting, validate } from './validate.js';
 
 export type { EpochRecord } from './epoch-stats.js';
 
@@ -37,6 +36,8 @@ export interface StepProgress {
   readonly epochAcc: number;
   readonly imagesPerSecond: number;
   readonly lr: number;
+  /** Seconds left of the time budget; null without one. */
+  readonly budgetLeftSeconds: number | null;
 }
 
 export interface TrainerHooks {
@@ -54,34 +55,8 @@ export interface TrainResult {
   readonly totalSeconds: number;
   /** The last finished epoch's figures (also when this session ran none). */
   readonly lastRecord: EpochRecord | null;
-}
-
-/** One batch (NHWC pixels, labels): gathered, augmented with a generator keyed by its position. */
-function batchArrays(
-  dataset: Dataset,
-  indices: Int32Array,
-  settings: TrainSettings,
-  epoch: number,
-  step: number,
-): { images: Float32Array; labels: Int32Array; count: number } {
-  const batch = gatherBatch(dataset, indices);
-  const aug = augmentationFor(settings.dataset, dataset.shape, settings.augment);
-  const rng = Rng.derive(settings.seed, 0xa0, epoch, step);
-  const images = augmentBatch(batch.images, batch.count, dataset.shape, aug, rng);
-  return { images, labels: Int32Array.from(batch.labels), count: batch.count };
-}
-
-/** The same batch as tensors. */
-function batchTensors(
-  dataset: Dataset,
-  indices: Int32Array,
-  settings: TrainSettings,
-  epoch: number,
-  step: number,
-): { x: tf.Tensor4D; y: tf.Tensor1D } {
-  const { images, labels, count } = batchArrays(dataset, indices, settings, epoch, step);
-  const { height, width, channels } = dataset.shape;
-  return { x: tf.tensor4d(images, [count, height, width, channels]), y: tf.tensor1d(labels, 'int32') };
+  /** The trainer state at the end (best checkpoint, budget plan, overfitting epochs). */
+  readonly state: TrainerState;
 }
 
 /** The name under which worker threads load the backend this thread runs on. */
@@ -95,11 +70,13 @@ function currentBackend(): BackendName {
 
 /**
  * Runs (or resumes) a training run into `settings.out`. Every random choice — data order,
- * augmentation, PGD's random start — is drawn from a generator keyed by (seed, epoch, step),
- * so the position alone restores the random state and a resumed run repeats exactly what
- * the uninterrupted run would have done.
+ * augmentation, benign corruptions, the attacks' random starts — is drawn from a generator
+ * keyed by (seed, epoch, step), so the position alone restores the random state and a resumed
+ * run repeats exactly what the uninterrupted run would have done. With a time budget the
+ * number of steps is planned from measured throughput (RunBudget), and the schedule spans it.
  */
 export async function train(settings: TrainSettings, options: { resume: boolean; hooks?: TrainerHooks; signal?: AbortSignal }): Promise<TrainResult> {
+  const sessionStart = Date.now();
   checkSettings(settings);
   const hooks = options.hooks ?? {};
   const log = hooks.log ?? (() => {});
@@ -118,12 +95,13 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
   const { model, optimizer } = start;
   let state = start.state;
   let teachers: { clean: Model; adv: Model } | undefined;
-  let parallel: ParallelPgdAt | undefined;
+  let runner: StepRunner;
   try {
     await files.prepare();
     if (settings.mode === 'mtard') teachers = await loadTeachers(settings, model);
+    const ctx = { model, optimizer, mode: settings.mode, tradesBeta: settings.tradesBeta, weightDecay: settings.weightDecay, ...(teachers ? { teachers } : {}) };
     if (settings.workers > 1 && settings.mode !== 'mtard') {
-      parallel = await ParallelPgdAt.start(settings.workers, {
+      const parallel = await ParallelPgdAt.start(settings.workers, {
         backend: currentBackend(),
         preset: settings.preset,
         variant: settings.variant,
@@ -132,7 +110,10 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
         weightDecay: settings.weightDecay,
         tradesBeta: settings.tradesBeta,
       });
+      runner = new ParallelStepRunner(parallel, ctx);
       log(`training on ${settings.workers} worker threads (each batch split into ${settings.workers} shards)`);
+    } else {
+      runner = new SerialStepRunner(ctx);
     }
   } catch (err) {
     model.dispose();
@@ -142,30 +123,27 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
     throw err;
   }
 
-  const schedule: LrSchedule = {
+  const seconds = (): number => state.totalSeconds + (Date.now() - sessionStart) / 1000;
+  const budget = settings.timeBudgetMinutes === null ? null : new RunBudget(settings, data, state, log);
+  let totalSteps = budget ? budget.totalSteps : settings.epochs * steps;
+  const scheduleFor = (total: number): LrSchedule => ({
     name: settings.lrSchedule,
     baseLr: settings.lr,
-    totalSteps: settings.epochs * steps,
+    totalSteps: total,
     warmupSteps: settings.warmupEpochs * steps,
     milestones: [0.5, 0.75],
     gamma: 0.1,
-  };
+  });
+  let schedule = scheduleFor(totalSteps);
+  const epochsOf = (total: number): number => Math.max(1, Math.ceil(total / steps));
   const alpha = new AdaptiveAlpha(state.alpha);
-  const decaying = decayingVariables(model);
-  const ctx = {
-    model,
-    optimizer,
-    mode: settings.mode,
-    tradesBeta: settings.tradesBeta,
-    weightDecay: settings.weightDecay,
-    ...(teachers ? { teachers } : {}),
-  };
+  const attack = attackOf(settings);
+  const evasion = evasionOf(settings);
   const records: EpochRecord[] = [];
-  const sessionStart = Date.now();
-  const seconds = (): number => state.totalSeconds + (Date.now() - sessionStart) / 1000;
+  const hasRouter = model.config.variant !== 'static';
 
   const save = async (dir: string): Promise<void> => {
-    const trainerState = { ...state, alpha: alpha.snapshot(), totalSeconds: seconds() };
+    const trainerState = { ...state, alpha: alpha.snapshot(), totalSeconds: seconds(), plannedSteps: budget ? totalSteps : null, firstPlanSeconds: budget?.firstPlanSeconds ?? null };
     await saveCheckpoint(dir, {
       model,
       optimizer,
@@ -175,54 +153,46 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
       trainerState: trainerState as unknown as JsonValue,
     });
   };
+  const result = (status: TrainResult['status']): TrainResult => ({
+    status,
+    checkpoint: files.latest,
+    records,
+    globalStep: state.globalStep,
+    totalSeconds: seconds(),
+    lastRecord: state.lastRecord,
+    state: { ...state, totalSeconds: seconds(), plannedSteps: budget ? totalSteps : null, firstPlanSeconds: budget?.firstPlanSeconds ?? null },
+  });
 
   try {
     // A record finished before a kill but never logged is written now.
     const logged = await files.loggedEpochs();
     if (state.lastRecord !== null && !logged.has(state.lastRecord.epoch)) await files.appendLog(state.lastRecord);
 
-    if (state.epoch >= settings.epochs) {
-      log(`the run has already finished ${state.epoch} epoch(s); pass a larger --epochs to train on`);
+    if (state.globalStep >= totalSteps && state.stepInEpoch === 0) {
+      log(`the run has already finished ${state.epoch} epoch(s) (${state.globalStep} steps); pass a larger --epochs or --time-budget to train on`);
     }
-    for (let epoch = state.epoch; epoch < settings.epochs; epoch++) {
+    while (state.globalStep < totalSteps || state.stepInEpoch > 0) {
+      const epoch = state.epoch;
       const order = epochOrder(data.train, settings.seed, epoch);
-      const startStep = epoch === state.epoch ? state.stepInEpoch : 0;
-      const resumedAtStep = options.resume && epoch === state.epoch && startStep > 0 ? startStep : null;
+      const startStep = state.stepInEpoch;
+      const resumedAtStep = options.resume && records.length === 0 && startStep > 0 ? startStep : null;
       let sums = startStep > 0 ? state.sums : ZERO_SUMS;
-      hooks.onEpochStart?.({ epoch: epoch + 1, epochs: settings.epochs, steps, startStep });
+      const epochSteps = (): number => Math.max(startStep, Math.min(steps, totalSteps - epoch * steps));
+      hooks.onEpochStart?.({ epoch: epoch + 1, epochs: epochsOf(totalSteps), steps: epochSteps(), startStep });
       let lr = learningRate(schedule, state.globalStep);
 
-      for (let step = startStep; step < steps; step++) {
+      for (let step = startStep; step < epochSteps(); step++) {
         const t0 = performance.now();
         lr = learningRate(schedule, state.globalStep);
         setLearningRate(optimizer, lr);
         const indices = order.subarray(step * batchSize, (step + 1) * batchSize);
-        const attackSeed = hashSeed(settings.seed, 0xad, epoch, step);
-        let figures: StepFigures;
-        if (parallel !== undefined) {
-          const batch = batchArrays(all, indices, settings, epoch, step);
-          const result = await parallel.step(model, optimizer, batch.images, batch.labels, {
-            eps: settings.eps,
-            attackSteps: settings.attackSteps,
-            attackStepSize: settings.attackStepSize,
-            seed: attackSeed,
-            alpha: { alphaNat: alpha.alphaNat, alphaAdv: alpha.alphaAdv },
-          });
-          figures = result.figures;
-        } else {
-          const { x, y } = batchTensors(all, indices, settings, epoch, step);
-          const xAdv =
-            settings.eps === 0
-              ? tf.clone(x)
-              : trainingAdversary(model, x, y, settings.mode, {
-                  eps: settings.eps,
-                  steps: settings.attackSteps,
-                  stepSize: settings.attackStepSize,
-                  seed: attackSeed,
-                });
-          figures = trainStep(ctx, x, xAdv, y, { alphaNat: alpha.alphaNat, alphaAdv: alpha.alphaAdv }, decaying);
-          tf.dispose([x, y, xAdv]);
-        }
+        const batch = await trainingBatch(all, indices, settings, epoch, step);
+        const figures = await runner.step(batch, {
+          attack,
+          evasion,
+          seed: hashSeed(settings.seed, 0xad, epoch, step),
+          alpha: { alphaNat: alpha.alphaNat, alphaAdv: alpha.alphaAdv },
+        });
         if (!Number.isFinite(figures.loss)) {
           throw new TrainError(
             'TRAIN_DIVERGED',
@@ -233,28 +203,36 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
         const elapsed = (performance.now() - t0) / 1000;
         sums = accumulate(sums, figures, elapsed);
         state = { ...state, epoch, stepInEpoch: step + 1, globalStep: state.globalStep + 1, sums };
+        if (budget) {
+          const planned = budget.afterStep(elapsed, state, seconds());
+          if (planned !== totalSteps) {
+            totalSteps = planned;
+            schedule = scheduleFor(totalSteps);
+          }
+        }
         hooks.onStep?.({
           epoch: epoch + 1,
-          epochs: settings.epochs,
+          epochs: epochsOf(totalSteps),
           step: step + 1,
-          steps,
+          steps: epochSteps(),
           globalStep: state.globalStep,
-          totalSteps: settings.epochs * steps,
+          totalSteps,
           stepSeconds: sums.trainSeconds / sums.steps,
           figures,
           epochLoss: sums.loss / sums.steps,
           epochAcc: sums.correctClean / sums.count,
           imagesPerSecond: sums.count / sums.trainSeconds,
           lr,
+          budgetLeftSeconds: budget ? budget.leftSeconds(seconds()) : null,
         });
         // Training is synchronous tfjs work: yield once per step so signals (Ctrl-C) get through.
         await new Promise((r) => setImmediate(r));
-        const lastStep = step + 1 === steps;
+        const lastStep = step + 1 >= epochSteps();
         if (!lastStep && settings.checkpointEvery > 0 && state.globalStep % settings.checkpointEvery === 0) await save(files.latest);
         if (!lastStep && options.signal?.aborted) {
           await save(files.latest);
           log(`interrupted at epoch ${epoch + 1} step ${step + 1}; saved ${files.latest} (continue with --resume)`);
-          return { status: 'interrupted', checkpoint: files.latest, records, globalStep: state.globalStep, totalSeconds: seconds(), lastRecord: state.lastRecord };
+          return result('interrupted');
         }
       }
 
@@ -264,34 +242,67 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
         eps: settings.eps,
         attackSteps: settings.valAttackSteps,
         attackStepSize: settings.eps / 4,
+        adaptiveLambdas: settings.valAdaptiveLambdas,
         seed: hashSeed(settings.seed, 0x7a1, epoch),
       });
-      const valSeconds = (performance.now() - v0) / 1000;
+      const overfit = catastrophicOverfitting(state.valHistory, val);
+      const isBest = val.wRobust !== null && (state.best === null || val.wRobust > state.best.valWRobust);
       const record = epochRecord({
         epoch: epoch + 1,
-        epochs: settings.epochs,
+        epochs: epochsOf(totalSteps),
         sums,
-        hasRouter: model.config.variant !== 'static',
+        hasRouter,
         val,
-        valSeconds,
+        valSeconds: (performance.now() - v0) / 1000,
         lr,
         alpha,
         resumedAtStep,
+        best: isBest,
+        catastrophicOverfitting: overfit,
+        budgetLeftSeconds: budget ? budget.leftSeconds(seconds()) : null,
       });
-      state = { ...state, epoch: epoch + 1, stepInEpoch: 0, sums: ZERO_SUMS, lastRecord: record };
+      state = {
+        ...state,
+        epoch: epoch + 1,
+        stepInEpoch: 0,
+        sums: ZERO_SUMS,
+        lastRecord: record,
+        valHistory: [...state.valHistory, { pgdAcc: val.pgdAcc, fgsmAcc: val.fgsmAcc }],
+        overfitEpochs: overfit ? [...state.overfitEpochs, epoch + 1] : state.overfitEpochs,
+        best:
+          isBest && val.wRobust !== null && val.worstAcc !== null
+            ? { epoch: epoch + 1, globalStep: state.globalStep, valWRobust: val.wRobust, valCleanAcc: val.cleanAcc, valWorstAcc: val.worstAcc }
+            : state.best,
+      };
+      if (overfit) {
+        log(
+          `!!! CATASTROPHIC OVERFITTING at epoch ${epoch + 1}: validation PGD accuracy fell to ${(100 * (val.pgdAcc ?? 0)).toFixed(1)} % ` +
+            `while FGSM accuracy holds at ${(100 * (val.fgsmAcc ?? 0)).toFixed(1)} %. The single-step attack no longer finds adversarial examples; ` +
+            `the best checkpoint (${files.best}, epoch ${state.best?.epoch ?? '–'}) is kept. Lower --lr, use --attack n-fgsm or a multi-step attack.`,
+        );
+      }
       await save(files.epochCheckpoint(epoch + 1));
       await save(files.latest);
+      if (isBest) {
+        await save(files.best);
+        await files.writeJson(files.bestMarker, { ...state.best, checkpoint: files.best, epochCheckpoint: files.epochCheckpoint(epoch + 1) });
+      }
       await files.appendLog(record);
       records.push(record);
       hooks.onEpochEnd?.(record);
-      if (options.signal?.aborted && epoch + 1 < settings.epochs) {
+      if (budget) {
+        totalSteps = budget.afterValidation((performance.now() - v0) / 1000, state, seconds());
+        schedule = scheduleFor(totalSteps);
+        state = { ...state, validationSeconds: (performance.now() - v0) / 1000 };
+      }
+      if (options.signal?.aborted && state.globalStep < totalSteps) {
         log(`interrupted after epoch ${epoch + 1}; saved ${files.latest} (continue with --resume)`);
-        return { status: 'interrupted', checkpoint: files.latest, records, globalStep: state.globalStep, totalSeconds: seconds(), lastRecord: state.lastRecord };
+        return result('interrupted');
       }
     }
-    return { status: 'finished', checkpoint: files.latest, records, globalStep: state.globalStep, totalSeconds: seconds(), lastRecord: state.lastRecord };
+    return result('finished');
   } finally {
-    await parallel?.close();
+    await runner.close();
     model.dispose();
     disposeOptimizer(optimizer);
     teachers?.clean.dispose();

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { adaptiveAttack } from '../attacks/adaptive.js';
+import { fgsm } from '../attacks/fgsm.js';
 import { pgd } from '../attacks/pgd.js';
 import type { Dataset } from '../data/types.js';
 import { gatherBatch } from '../data/split.js';
@@ -10,6 +12,8 @@ export interface ValidationOptions {
   readonly eps: number;
   readonly attackSteps: number;
   readonly attackStepSize: number;
+  /** λ of the adaptive attacks (one attack each); empty: no adaptive attack. */
+  readonly adaptiveLambdas: readonly number[];
   readonly seed: number;
 }
 
@@ -17,9 +21,18 @@ export interface ValidationFigures {
   /** Clean accuracy on every validation image. */
   readonly cleanAcc: number;
   readonly cleanCount: number;
+  /** FGSM accuracy on the attacked images (with PGD's, the catastrophic-overfitting signal). */
+  readonly fgsmAcc: number | null;
   /** PGD accuracy on the first `pgdCount` validation images. */
   readonly pgdAcc: number | null;
   readonly pgdCount: number;
+  /**
+   * Per image, the worst case over PGD and every adaptive attack (each adaptive attack runs
+   * only on the images still correct, as the worst case needs nothing more).
+   */
+  readonly worstAcc: number | null;
+  /** (clean accuracy + worst-case accuracy) / 2. */
+  readonly wRobust: number | null;
   /**
    * Router type accuracy on those images and their PGD versions: P(clean) > 0.5 on clean,
    * < 0.5 on adversarial. Null without a router.
@@ -33,7 +46,25 @@ function toTensors(dataset: Dataset, indices: Int32Array): { x: tf.Tensor4D; y: 
   return { x: tf.tensor4d(batch.images, [batch.count, height, width, channels]), y: tf.tensor1d(batch.labels, 'int32') };
 }
 
-/** Clean accuracy on `indices`, PGD accuracy and router accuracy on `pgdIndices`. */
+/** Per-row correctness of the model on x. */
+function correctRows(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): Uint8Array {
+  const t = tf.tidy(() => tf.equal(tf.argMax(model.forward(x, { training: false }).logits, 1), tf.cast(y, 'int32')));
+  const out = Uint8Array.from(t.dataSync() as Uint8Array);
+  t.dispose();
+  return out;
+}
+
+/** Rows of a batch where `alive` is set, as tensors (null when none is). */
+function keepRows(x: tf.Tensor4D, y: tf.Tensor1D, alive: Uint8Array): { x: tf.Tensor4D; y: tf.Tensor1D; rows: number[] } | null {
+  const rows = [...alive.keys()].filter((i) => alive[i] === 1);
+  if (rows.length === 0) return null;
+  const idx = tf.tensor1d(rows, 'int32');
+  const out = { x: tf.gather(x, idx) as tf.Tensor4D, y: tf.gather(y, idx) as tf.Tensor1D, rows };
+  idx.dispose();
+  return out;
+}
+
+/** Clean accuracy on `indices`; FGSM, PGD, worst-case and router accuracy on `pgdIndices`. */
 export function validate(model: Model, dataset: Dataset, indices: Int32Array, pgdIndices: Int32Array, options: ValidationOptions): ValidationFigures {
   let correct = 0;
   for (let start = 0; start < indices.length; start += options.batchSize) {
@@ -42,11 +73,16 @@ export function validate(model: Model, dataset: Dataset, indices: Int32Array, pg
     correct += c.dataSync()[0]!;
     tf.dispose([x, y, c]);
   }
+  let fgsmCorrect = 0;
   let pgdCorrect = 0;
+  let worstCorrect = 0;
   let routerCorrect = 0;
   let hasRouter = false;
   for (let start = 0; start < pgdIndices.length; start += options.batchSize) {
     const { x, y } = toTensors(dataset, pgdIndices.subarray(start, start + options.batchSize));
+    const xFgsm = fgsm(model, x, y, { eps: options.eps });
+    fgsmCorrect += correctRows(model, xFgsm, y).reduce((s, v) => s + v, 0);
+    xFgsm.dispose();
     const xAdv = pgd(model, x, y, {
       eps: options.eps,
       steps: options.attackSteps,
@@ -57,25 +93,70 @@ export function validate(model: Model, dataset: Dataset, indices: Int32Array, pg
     const counts = tf.tidy(() => {
       const clean = model.forward(x, { training: false });
       const adv = model.forward(xAdv, { training: false });
-      const acc = tf.cast(correctCount(adv.logits, y), 'float32');
-      if (clean.pClean === null || adv.pClean === null) return tf.stack([acc, tf.scalar(-1)]);
-      const router = tf.add(tf.sum(tf.cast(tf.greater(clean.pClean, 0.5), 'float32')), tf.sum(tf.cast(tf.less(adv.pClean, 0.5), 'float32')));
-      return tf.stack([acc, router]);
+      if (clean.pClean === null || adv.pClean === null) return tf.scalar(-1);
+      return tf.add(tf.sum(tf.cast(tf.greater(clean.pClean, 0.5), 'float32')), tf.sum(tf.cast(tf.less(adv.pClean, 0.5), 'float32')));
     });
-    const [a, r] = counts.dataSync();
-    pgdCorrect += a!;
-    if (r! >= 0) {
+    const alive = correctRows(model, xAdv, y);
+    pgdCorrect += alive.reduce((s, v) => s + v, 0);
+    const r = counts.dataSync()[0]!;
+    if (r >= 0) {
       hasRouter = true;
-      routerCorrect += r!;
+      routerCorrect += r;
     }
-    tf.dispose([x, y, xAdv, counts]);
+    tf.dispose([xAdv, counts]);
+    // Without a router λ does nothing: one margin attack stands for all of them.
+    const lambdas = r >= 0 ? options.adaptiveLambdas : options.adaptiveLambdas.slice(0, 1);
+    for (const [k, lambda] of lambdas.entries()) {
+      const kept = keepRows(x, y, alive);
+      if (kept === null) break;
+      const xa = adaptiveAttack(model, kept.x, kept.y, {
+        eps: options.eps,
+        steps: options.attackSteps,
+        stepSize: options.attackStepSize,
+        lambda,
+        seed: options.seed + start + 7919 * (k + 1),
+      });
+      const ok = correctRows(model, xa, kept.y);
+      kept.rows.forEach((row, i) => {
+        if (ok[i] === 0) alive[row] = 0;
+      });
+      tf.dispose([xa, kept.x, kept.y]);
+    }
+    worstCorrect += alive.reduce((s, v) => s + v, 0);
+    tf.dispose([x, y]);
   }
   const pgdCount = pgdIndices.length;
+  const cleanAcc = indices.length > 0 ? correct / indices.length : 0;
+  const worstAcc = pgdCount > 0 ? worstCorrect / pgdCount : null;
   return {
-    cleanAcc: indices.length > 0 ? correct / indices.length : 0,
+    cleanAcc,
     cleanCount: indices.length,
+    fgsmAcc: pgdCount > 0 ? fgsmCorrect / pgdCount : null,
     pgdAcc: pgdCount > 0 ? pgdCorrect / pgdCount : null,
     pgdCount,
+    worstAcc,
+    wRobust: worstAcc !== null && indices.length > 0 ? (cleanAcc + worstAcc) / 2 : null,
     routerAcc: pgdCount > 0 && hasRouter ? routerCorrect / (2 * pgdCount) : null,
   };
+}
+
+/**
+ * Catastrophic overfitting (Wong et al.): robustness to multi-step PGD collapses while the
+ * single-step attack the model trains against stops working. Signalled when PGD accuracy
+ * falls more than `drop` below the best seen so far while FGSM accuracy holds (within 5
+ * points of its value at that best) or rises.
+ */
+export function catastrophicOverfitting(
+  history: readonly { readonly pgdAcc: number | null; readonly fgsmAcc: number | null }[],
+  current: { readonly pgdAcc: number | null; readonly fgsmAcc: number | null },
+  drop = 0.2,
+): boolean {
+  if (current.pgdAcc === null || current.fgsmAcc === null) return false;
+  let best: { pgdAcc: number; fgsmAcc: number } | null = null;
+  for (const h of history) {
+    if (h.pgdAcc === null || h.fgsmAcc === null) continue;
+    if (best === null || h.pgdAcc > best.pgdAcc) best = { pgdAcc: h.pgdAcc, fgsmAcc: h.fgsmAcc };
+  }
+  if (best === null) return false;
+  return current.pgdAcc < best.pgdAcc - drop && current.fgsmAcc >= best.fgsmAcc - 0.05;
 }

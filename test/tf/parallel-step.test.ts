@@ -9,7 +9,7 @@ import { loadFashionMnist } from '../../src/data/fashion-mnist.js';
 import { buildConfig, createModel } from '../../src/model/index.js';
 import type { Model } from '../../src/model/types.js';
 import { initBackend } from '../../src/tf/backend.js';
-import { trainingAdversary } from '../../src/train/adversary.js';
+import { adversarialRows, NO_EVASION, trainingAttack } from '../../src/train/training-attack.js';
 import { initialAlpha } from '../../src/train/objective.js';
 import { createOptimizer } from '../../src/train/optimizer.js';
 import { decayingVariables, trainStep } from '../../src/train/train-step.js';
@@ -32,7 +32,7 @@ function singleThreadStep(model: Model, images: Float32Array, labels: Int32Array
   const n = labels.length;
   const x = tf.tensor4d(images, [n, 28, 28, 1]);
   const y = tf.tensor1d(labels, 'int32');
-  const xAdv = trainingAdversary(model, x, y, 'pgd-at', { eps, steps: 2, stepSize: eps / 2, seed });
+  const { xAdv } = adversarialRows(model, x, y, 'pgd-at', trainingAttack('pgd', eps, { steps: 2, stepSize: eps / 2 }), NO_EVASION, seed);
   const ctx = { model, optimizer: sgd(), mode: 'pgd-at' as const, tradesBeta: 6, weightDecay: 5e-4 };
   const figures = trainStep(ctx, x, xAdv, y, initialAlpha('pgd-at'), decayingVariables(model));
   tf.dispose([x, y, xAdv]);
@@ -60,7 +60,7 @@ describe('data-parallel PGD-AT step over worker threads', () => {
       const parallel = createModel(buildConfig('fmnist-tiny', 'awnet'), 0);
       const expectedLoss = singleThreadStep(reference, images, labels, 0.1, 3);
       const before = snapshot(parallel);
-      const result = await pool.step(parallel, sgd(), images, labels, { eps: 0.1, attackSteps: 2, attackStepSize: 0.05, seed: 3 });
+      const result = await pool.step(parallel, sgd(), images, labels, { attack: trainingAttack('pgd', 0.1, { steps: 2, stepSize: 0.05 }), evasion: NO_EVASION, seed: 3 });
       assert.ok(maxDiff(before, snapshot(parallel)) > 1e-4, 'the step changed the weights');
       assert.ok(maxDiff(snapshot(reference), snapshot(parallel)) < 1e-6);
       assert.ok(Math.abs(result.figures.loss - expectedLoss) < 1e-5);
@@ -84,7 +84,7 @@ describe('data-parallel PGD-AT step over worker threads', () => {
       twice.set(images);
       twice.set(images, images.length);
       const twiceLabels = Int32Array.from([...labels, ...labels]);
-      const result = await pool.step(parallel, sgd(), twice, twiceLabels, { eps: 0, attackSteps: 2, attackStepSize: 0, seed: 0 });
+      const result = await pool.step(parallel, sgd(), twice, twiceLabels, { attack: trainingAttack('pgd', 0, { steps: 2, stepSize: 0 }), evasion: NO_EVASION, seed: 0 });
       assert.ok(maxDiff(snapshot(reference), snapshot(parallel)) < 1e-6, 'gradients and BN statistics are averaged');
       assert.equal(result.figures.count, 2 * labels.length);
       reference.dispose();

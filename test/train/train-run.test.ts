@@ -32,6 +32,7 @@ function settings(out: string): TrainSettings {
     eps: 0.1,
     attackSteps: 2,
     attackStepSize: 0.05,
+    attackNoise: 0.1,
     augment: true,
     checkpointEvery: 0,
     teacherClean: null,

@@ -1,0 +1,132 @@
+import * as tf from '@tensorflow/tfjs';
+import { perSampleCrossEntropy, perSampleLogPClean } from '../attacks/losses.js';
+import { projectLinf } from '../attacks/linf.js';
+import { Rng } from '../data/rng.js';
+import type { ForwardResult, Model } from '../model/types.js';
+import { perSampleKl } from './losses.js';
+import type { TrainMode } from './modes.js';
+
+/**
+ * How training examples are attacked. All three are signed-gradient ascent from a uniform
+ * random start; they differ in start width, step, step count and whether the result is
+ * projected back into the eps-ball:
+ * - `pgd`: L∞ PGD, start U(−eps, eps), `steps` steps, projection after each.
+ * - `fgsm-rs`: FGSM with random start (Wong, Rice & Kolter, ICLR 2020): start U(−eps, eps),
+ *   one step of 1.25·eps, projected.
+ * - `n-fgsm`: N-FGSM (de Jorge et al., NeurIPS 2022): start U(−2·eps, 2·eps), one step of
+ *   eps, no projection (perturbations up to 3·eps), only the pixel range is kept.
+ */
+export type TrainingAttackName = 'pgd' | 'fgsm-rs' | 'n-fgsm';
+
+export const TRAINING_ATTACKS: readonly TrainingAttackName[] = ['pgd', 'fgsm-rs', 'n-fgsm'];
+
+export interface TrainingAttack {
+  readonly name: TrainingAttackName;
+  readonly eps: number;
+  readonly steps: number;
+  readonly stepSize: number;
+  /** Half-width of the uniform random start. */
+  readonly noise: number;
+  /** Project every iterate back into the eps-ball around the clean image. */
+  readonly project: boolean;
+}
+
+/** An attack with its literature defaults; `steps`, `stepSize` and `noise` override them. */
+export function trainingAttack(
+  name: TrainingAttackName,
+  eps: number,
+  overrides: { readonly steps?: number; readonly stepSize?: number; readonly noise?: number } = {},
+): TrainingAttack {
+  switch (name) {
+    case 'pgd': {
+      const steps = overrides.steps ?? 5;
+      return { name, eps, steps, stepSize: overrides.stepSize ?? (2.5 * eps) / steps, noise: overrides.noise ?? eps, project: true };
+    }
+    case 'fgsm-rs':
+      return { name, eps, steps: 1, stepSize: overrides.stepSize ?? 1.25 * eps, noise: overrides.noise ?? eps, project: true };
+    case 'n-fgsm':
+      return { name, eps, steps: 1, stepSize: overrides.stepSize ?? eps, noise: overrides.noise ?? 2 * eps, project: false };
+  }
+}
+
+/**
+ * Router-aware training examples. The first `share` of each batch's adversarial rows are
+ * made by an attacker who also drives the router towards "clean": the per-row objective
+ * gains λ·log P(clean), λ drawn from `lambdas`. Those rows are labelled adversarial for the
+ * type head (so the router learns to see through them) and, in MixBN variants, train the
+ * clean-statistics path (so the network still classifies them when the router is fooled and
+ * mixes towards BN_clean). The other rows are ordinary adversarial examples through BN_adv.
+ */
+export interface RouterEvasion {
+  readonly share: number;
+  readonly lambdas: readonly number[];
+}
+
+export const NO_EVASION: RouterEvasion = { share: 0, lambdas: [] };
+
+/** Rows of a batch of `n` adversarial examples that are router-evading. */
+export function evadingRows(n: number, evasion: RouterEvasion, hasRouter: boolean): number {
+  if (!hasRouter || evasion.lambdas.length === 0) return 0;
+  return Math.min(n, Math.round(n * evasion.share));
+}
+
+/** λ per row: drawn from the list for the first `evading` rows, 0 for the rest. */
+export function rowLambdas(n: number, evading: number, lambdas: readonly number[], seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < evading; i++) out[i] = lambdas[rng.int(lambdas.length)]!;
+  return out;
+}
+
+export interface AdversarialRows {
+  /** The adversarial examples, same shape as the clean batch. */
+  readonly xAdv: tf.Tensor4D;
+  /** Leading rows of xAdv that are router-evading (they train the clean-statistics path). */
+  readonly evading: number;
+}
+
+/**
+ * The adversarial half of a training batch, against the whole model in inference mode.
+ * PGD-AT and MTARD ascend the cross-entropy on the labels, TRADES KL(P(x) ‖ P(x_adv)); rows
+ * with λ > 0 add λ·log P(clean). Deterministic for a given seed.
+ */
+export function adversarialRows(
+  model: Model,
+  x: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  mode: TrainMode,
+  attack: TrainingAttack,
+  evasion: RouterEvasion,
+  seed: number,
+): AdversarialRows {
+  const n = x.shape[0];
+  const hasRouter = model.config.variant !== 'static';
+  const evading = evadingRows(n, evasion, hasRouter);
+  const lambdas = evading > 0 ? tf.tensor1d(rowLambdas(n, evading, evasion.lambdas, seed ^ 0x5a5a)) : null;
+  const cleanLogits = mode === 'trades' ? tf.tidy(() => model.forward(x, { training: false }).logits) : null;
+  const objective = (out: ForwardResult): tf.Scalar =>
+    tf.tidy(() => {
+      const main = cleanLogits !== null ? perSampleKl(cleanLogits, out.logits) : perSampleCrossEntropy(out.logits, labels);
+      const logP = lambdas !== null ? perSampleLogPClean(out) : null;
+      return tf.sum(logP === null ? main : tf.add(main, tf.mul(lambdas!, logP))) as tf.Scalar;
+    });
+  try {
+    let xAdv = tf.tidy(() => {
+      const start = tf.add(x, tf.randomUniform(x.shape, -attack.noise, attack.noise, 'float32', seed)) as tf.Tensor4D;
+      return attack.project ? projectLinf(start, x, attack.eps) : (tf.clipByValue(start, 0, 1) as tf.Tensor4D);
+    });
+    const grad = tf.grad((xi: tf.Tensor) => objective(model.forward(xi as tf.Tensor4D, { training: false })));
+    for (let i = 0; i < attack.steps; i++) {
+      const next = tf.tidy(() => {
+        const moved = tf.add(xAdv, tf.mul(tf.sign(grad(xAdv)), attack.stepSize)) as tf.Tensor4D;
+        return attack.project ? projectLinf(moved, x, attack.eps) : (tf.clipByValue(moved, 0, 1) as tf.Tensor4D);
+      });
+      xAdv.dispose();
+      xAdv = next;
+    }
+    return { xAdv, evading };
+  } finally {
+    lambdas?.dispose();
+    cleanLogits?.dispose();
+  }
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import type { Dataset } from '../../src/data/types.js';
+import { catastrophicOverfitting, validate } from '../../src/train/validate.js';
+import { fashionBatch, TinyModel, trainTiny, useWasm, type Batch } from '../attacks/tiny-model.js';
+
+describe('per-epoch validation', () => {
+  let model: TinyModel;
+  let data: Batch;
+  let dataset: Dataset;
+  before(async () => {
+    await useWasm();
+    model = new TinyModel();
+    data = await fashionBatch('train', 192);
+    trainTiny(model, data, 30);
+    dataset = {
+      name: 'fashion-mnist',
+      split: 'train',
+      shape: { height: 28, width: 28, channels: 1 },
+      images: data.x.dataSync() as Float32Array,
+      labels: data.y.dataSync() as Int32Array,
+      count: 192,
+      labelNames: Array.from({ length: 10 }, (_, i) => String(i)),
+      skipped: 0,
+      skippedDetails: [],
+    };
+  });
+  after(() => {
+    model.dispose();
+    tf.dispose([data.x, data.y]);
+  });
+
+  it('reports a worst case never above PGD, and W-Robust from it', () => {
+    const all = Int32Array.from({ length: 192 }, (_, i) => i);
+    const v = validate(model, dataset, all, all.subarray(0, 64), {
+      batchSize: 32,
+      eps: 0.1,
+      attackSteps: 3,
+      attackStepSize: 0.025,
+      adaptiveLambdas: [1, 10],
+      seed: 1,
+    });
+    assert.ok(v.cleanAcc > 0.3, `clean ${v.cleanAcc}`);
+    assert.ok(v.worstAcc! <= v.pgdAcc!);
+    assert.ok(v.pgdAcc! <= v.cleanAcc + 0.2);
+    assert.equal(v.wRobust, (v.cleanAcc + v.worstAcc!) / 2);
+    assert.equal(typeof v.fgsmAcc, 'number');
+    assert.equal(typeof v.routerAcc, 'number');
+  });
+});
+
+describe('catastrophic-overfitting check', () => {
+  it('fires when PGD accuracy collapses while FGSM accuracy holds', () => {
+    const history = [
+      { pgdAcc: 0.5, fgsmAcc: 0.6 },
+      { pgdAcc: 0.55, fgsmAcc: 0.62 },
+    ];
+    assert.equal(catastrophicOverfitting(history, { pgdAcc: 0.1, fgsmAcc: 0.8 }), true);
+    assert.equal(catastrophicOverfitting(history, { pgdAcc: 0.1, fgsmAcc: 0.2 }), false, 'both fell: not the single-step signature');
+    assert.equal(catastrophicOverfitting(history, { pgdAcc: 0.5, fgsmAcc: 0.8 }), false, 'a small dip is not a collapse');
+    assert.equal(catastrophicOverfitting([], { pgdAcc: 0.1, fgsmAcc: 0.9 }), false);
+  });
+});
