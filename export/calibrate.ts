@@ -2,6 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../src/model/types.js';
 import { ExportError } from './errors.js';
 
+/** The export's default target false-positive rate of the flagging threshold. */
+export const DEFAULT_FPR = 0.01;
+
 export interface Threshold {
   /** Flag an image when its adversarial_score is strictly above this value. */
   readonly value: number;

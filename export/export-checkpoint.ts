@@ -1,25 +1,20 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { loadDataset, parseDatasetName } from '../src/data/load.js';
-import { gatherBatch, splitTrainVal } from '../src/data/split.js';
-import type { DatasetName } from '../src/data/types.js';
-import { variantFeatures } from '../src/model/architecture.js';
-import type { Model, Variant } from '../src/model/types.js';
-import { defaultValSize } from '../src/train/settings.js';
+import type { Variant } from '../src/model/types.js';
 import { writeFilesAtomic } from './atomic-write.js';
-import { adversarialScores, thresholdForFpr, type Threshold } from './calibrate.js';
-import { loadModel, readMeta, resolveCheckpointDir, trainingRecord, type TrainingRecord } from './checkpoint-source.js';
+import { DEFAULT_FPR } from './calibrate.js';
+import { calibrateThreshold, type CalibrationOptions } from './calibration-set.js';
+import { loadModel, readMeta, resolveCheckpointDir, trainingRecord } from './checkpoint-source.js';
 import { ExportError, isExportError } from './errors.js';
 import { readEvaluation } from './evaluation.js';
 import type { AwnetMetadata } from './metadata.js';
 import { DEFAULT_OPSET } from './onnx-graph.js';
 import { buildMetadata, modelToOnnx } from './to-onnx.js';
 
-export const DEFAULT_FPR = 0.01;
-/** The train command's default seed, used when a checkpoint does not record its own. */
-const DEFAULT_SPLIT_SEED = 1;
+export { DEFAULT_FPR };
 
-export interface ExportOptions {
+/** Calibration (`fpr`, `calibrationSize`, dataset and split) defaults to what the training run recorded. */
+export interface ExportOptions extends CalibrationOptions {
   /** A checkpoint directory, or a training run directory (its latest checkpoint). */
   readonly checkpoint: string;
   /** The `.onnx` file to write; the sidecar `<same name>.json` goes beside it. */
@@ -29,16 +24,6 @@ export interface ExportOptions {
   readonly version?: string;
   readonly expectPreset?: string;
   readonly expectVariant?: Variant;
-  /** Target false-positive rate of the flagging threshold on clean validation images. */
-  readonly fpr?: number;
-  /** Calibrate on the first N validation images (default: all of them). */
-  readonly calibrationSize?: number;
-  /** Dataset options; by default those the checkpoint's training run recorded. */
-  readonly dataset?: string;
-  readonly dataDir?: string;
-  readonly valSize?: number;
-  readonly splitSeed?: number;
-  readonly skipCorrupt?: boolean;
   /** Training attack for the metadata; by default the one the run recorded. */
   readonly attackEps?: number;
   readonly attackSteps?: number;
@@ -47,7 +32,6 @@ export interface ExportOptions {
   readonly evaluationModel?: string;
   readonly opset?: number;
   readonly created?: Date;
-  readonly log?: (line: string) => void;
   /** Called once the cheap checks passed, before the model is loaded (e.g. to start a tfjs backend). */
   readonly beforeLoad?: () => Promise<void>;
 }
@@ -112,51 +96,6 @@ function sidecarPath(out: string): string {
   return join(dirname(out), `${basename(out, '.onnx')}.json`);
 }
 
-interface Calibration {
-  readonly threshold: Threshold;
-  readonly labels: readonly string[];
-  readonly dataset: DatasetName;
-  readonly split: string;
-}
-
-/** Loads the clean validation images the training run held out and calibrates the threshold. */
-async function calibrate(model: Model, options: ExportOptions, record: TrainingRecord): Promise<Calibration> {
-  const datasetName = options.dataset ?? record.dataset;
-  if (datasetName === undefined) {
-    badOption('the checkpoint does not record its dataset; pass --dataset (and --val-size/--split-seed as used in training)');
-  }
-  const dataset = parseDatasetName(datasetName!);
-  const dataDir = options.dataDir ?? record.dataDir;
-  const limit = options.dataset === undefined ? record.limit : undefined;
-  const all = await loadDataset(dataset, {
-    split: 'train',
-    ...(dataDir !== undefined ? { dataDir } : {}),
-    ...(limit !== undefined ? { limit } : {}),
-    skipCorrupt: options.skipCorrupt ?? record.skipCorrupt ?? false,
-    shape: model.config.input,
-  });
-  if (all.labelNames.length !== model.config.numClasses) {
-    throw new ExportError(
-      'EXPORT_CHECKPOINT_INVALID',
-      `the model has ${model.config.numClasses} classes but ${dataset} has ${all.labelNames.length} (${all.labelNames.join(', ')})`,
-    );
-  }
-  const valSize = options.valSize ?? record.valSize ?? defaultValSize(all.count);
-  const seed = options.splitSeed ?? record.seed ?? DEFAULT_SPLIT_SEED;
-  const { val } = splitTrainVal(all.count, valSize, seed);
-  if (val.length === 0) badOption(`the validation split is empty (--val-size ${valSize}); calibration needs clean validation images`);
-  const take = Math.min(options.calibrationSize ?? val.length, val.length);
-  const batch = gatherBatch(all, val.subarray(0, take));
-  options.log?.(`calibrating on ${take} clean validation images of ${dataset} (split seed ${seed}, ${val.length} held out)`);
-  const scores = variantFeatures(model.config.variant).router ? adversarialScores(model, batch.images, batch.count) : new Float32Array(take);
-  return {
-    threshold: thresholdForFpr(scores, options.fpr ?? DEFAULT_FPR),
-    labels: all.labelNames,
-    dataset,
-    split: `train[validation: ${take} of ${val.length} held out, seed ${seed}]`,
-  };
-}
-
 /**
  * checkpoint → `<out>.onnx` + `<out>.json`. The files appear complete or not at all: both
  * are staged and renamed into place only when everything succeeded.
@@ -180,7 +119,7 @@ export async function exportCheckpoint(options: ExportOptions): Promise<ExportRe
   const loaded = await loadModel(dir);
   try {
     options.log?.(`loaded ${dir}: ${meta.config.preset} ${meta.config.variant}, epoch ${meta.epoch}, step ${meta.step}`);
-    const cal = await calibrate(loaded.model, options, record);
+    const cal = await calibrateThreshold(loaded.model, options, record);
     const metadata = buildMetadata({
       config: loaded.config,
       name: options.name ?? basename(options.out, '.onnx'),

@@ -2,20 +2,31 @@ import { SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDatasetName } from '../data/load.js';
 import { DATASET_NAMES, type DatasetName } from '../data/types.js';
-import { ATTACK_IDS } from '../eval/attack-suite.js';
+import { benignEvaluationSet } from '../data/corruptions.js';
+import { ATTACK_IDS, ATTACK_PRESETS, parseLambdaList, TARGET_ADAPTIVE_LAMBDAS } from '../eval/attack-suite.js';
 import type { ProgressEvent } from '../eval/evaluate.js';
 import { DEFAULT_CURVE_STEPS, runEvaluation } from '../eval/run-evaluation.js';
+import { parseThresholdChoice, type ThresholdChoice } from '../eval/threshold.js';
 import { BACKEND_NAMES, type BackendName } from '../tf/backend.js';
 
 interface EvaluateFlags {
   readonly dataset: DatasetName;
   readonly dataDir?: string;
   readonly limit?: number;
+  readonly attackLimit?: number;
   readonly batchSize: number;
   readonly eps?: number;
   readonly seed: number;
   readonly attacks?: string[];
-  readonly adaptiveLambda: number;
+  readonly adaptiveLambda?: number[];
+  readonly worstCase?: string[];
+  /** false with --no-benign, else the ids of --benign (undefined: all). */
+  readonly benign?: boolean | string[];
+  readonly threshold?: ThresholdChoice[];
+  readonly fpr: number;
+  readonly calibrationSize?: number;
+  readonly valSize?: number;
+  readonly splitSeed?: number;
   readonly curveEps?: number[];
   readonly curve: boolean;
   readonly curveSteps: number;
@@ -35,10 +46,12 @@ function positiveInt(name: string) {
   };
 }
 
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`the seed must be an integer >= 0; got "${value}"`);
-  return n;
+function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be an integer >= 0; got "${value}"`);
+    return n;
+  };
 }
 
 /** A number in [min, max]; fractions such as 8/255 are accepted. */
@@ -53,6 +66,12 @@ function boundedNumber(name: string, min: number, max: number) {
   };
 }
 
+function fprRate(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n < 1)) throw new InvalidArgumentError(`--fpr must be a number in (0, 1), e.g. 0.01; got "${value}"`);
+  return n;
+}
+
 function list<T>(parse: (item: string) => T) {
   return (value: string): T[] =>
     value
@@ -60,6 +79,17 @@ function list<T>(parse: (item: string) => T) {
       .map((s) => s.trim())
       .filter((s) => s !== '')
       .map(parse);
+}
+
+/** Turns a coded evaluation error into commander's message for a bad option value. */
+function asArgument<T>(parse: (value: string) => T) {
+  return (value: string): T => {
+    try {
+      return parse(value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
 }
 
 function datasetName(value: string): DatasetName {
@@ -97,17 +127,41 @@ export function registerEvaluateCommand(program: Command): void {
   program
     .command('evaluate')
     .description(
-      'Evaluate checkpoints side by side on a test set: clean accuracy, FGSM, PGD-20 (step eps/4 and eps/10), CW∞-30 and the adaptive attack; W-Robust Acc and router ROC-AUC per attack; a robustness curve (SVG and PNG).',
+      'Evaluate checkpoints side by side on a test set: clean accuracy, FGSM, PGD-20 (step eps/4 and eps/10), CW∞-30 and the adaptive attack; W-Robust Acc and router ROC-AUC per attack and for the per-image worst case; ' +
+        'what the service would flag and let through at the threshold `export` calibrates; accuracy and flag rate under benign changes; a robustness curve (SVG and PNG).',
     )
     .argument('<checkpoints...>', 'checkpoint directories (as written by `train`)')
     .addOption(new Option('--dataset <name>', `test set: ${DATASET_NAMES.join(', ')}`).default('fashion-mnist').argParser(datasetName))
     .option('--data-dir <dir>', "the dataset's directory (default: the dataset's usual place)")
-    .option('--limit <n>', 'evaluate only the first n test images', positiveInt('--limit'))
-    .option('--batch-size <n>', 'images per attack batch', positiveInt('--batch-size'), 200)
+    .option('--limit <n>', 'evaluate only the first n test images (clean, benign changes and attacks)', positiveInt('--limit'))
+    .option('--attack-limit <n>', 'attack only the first n of those (worst case and curve too); clean and benign figures keep all of them (default: all)', positiveInt('--attack-limit'))
+    .option('--batch-size <n>', 'images per batch (clean, benign and attacked)', positiveInt('--batch-size'), 200)
     .option('--eps <eps>', 'L∞ budget, e.g. 0.1 or 8/255 (default: 0.1 for fashion-mnist, 8/255 otherwise)', boundedNumber('--eps', 1e-9, 1))
-    .option('--seed <n>', 'seed of the random starts', nonNegativeInt, 0)
-    .option('--attacks <ids>', `comma-separated subset of: ${ATTACK_IDS.join(', ')} (default: all)`, list(String))
-    .option('--adaptive-lambda <λ>', 'weight of the router term of the adaptive attack', boundedNumber('--adaptive-lambda', 0, 1e6), 1)
+    .option('--seed <n>', 'seed of the random starts and the benign noise', nonNegativeInt('the seed'), 0)
+    .option(
+      '--attacks <ids>',
+      `comma-separated subset of: ${ATTACK_IDS.join(', ')} (adaptive: one per λ, ids adaptive-l<λ> when there are several), or the preset ${Object.entries(ATTACK_PRESETS)
+        .map(([name, ids]) => `${name} (${ids.join(', ')})`)
+        .join(', ')} (default: all)`,
+      list(String),
+    )
+    .option(
+      '--adaptive-lambda <list>',
+      `λ of the adaptive attack's router term; a list such as 1,10 runs one adaptive attack per λ (default: 1; ${TARGET_ADAPTIVE_LAMBDAS.join(',')} with a preset)`,
+      asArgument(parseLambdaList),
+    )
+    .option('--worst-case <ids>', 'attacks the per-image worst case spans, named as in --attacks (default: every attack run)', list(String))
+    .option('--benign <ids>', `comma-separated subset of the benign changes: ${benignEvaluationSet(0.1).map((b) => b.id).join(', ')} (default: all)`, list(String))
+    .option('--no-benign', 'skip the benign changes')
+    .option(
+      '--threshold <list>',
+      'flagging threshold per checkpoint (one for all, or one each): a number in [0, 1], or an exported model (.onnx or its .json) whose threshold the service uses (default: calibrated as export does)',
+      list(asArgument(parseThresholdChoice)),
+    )
+    .option('--fpr <rate>', 'target false-positive rate of the calibrated threshold on clean validation images, as export --fpr', fprRate, 0.01)
+    .option('--calibration-size <n>', 'calibrate on the first n validation images, as export --calibration-size (default: all)', positiveInt('--calibration-size'))
+    .option('--val-size <n>', 'validation images held out in training, as export --val-size (default: what the run recorded)', positiveInt('--val-size'))
+    .option('--split-seed <n>', "seed of the train/validation split, as export --split-seed (default: the run's seed)", nonNegativeInt('--split-seed'))
     .option('--curve-eps <list>', 'eps values of the robustness curve (default: 0, ¼, ½, ¾, 1, 1½, 2 × eps)', list(boundedNumber('--curve-eps', 0, 1)))
     .option('--curve-steps <n>', 'PGD steps per robustness-curve point (step eps/4)', positiveInt('--curve-steps'), DEFAULT_CURVE_STEPS)
     .option('--no-curve', 'skip the robustness curve')
@@ -126,11 +180,19 @@ export function registerEvaluateCommand(program: Command): void {
           dataset: flags.dataset,
           dataDir: flags.dataDir,
           limit: flags.limit,
+          attackLimit: flags.attackLimit,
           batchSize: flags.batchSize,
           eps: flags.eps,
           seed: flags.seed,
           attacks: flags.attacks,
-          adaptiveLambda: flags.adaptiveLambda,
+          adaptiveLambdas: flags.adaptiveLambda,
+          worstCase: flags.worstCase,
+          benign: flags.benign,
+          thresholds: flags.threshold,
+          fpr: flags.fpr,
+          calibrationSize: flags.calibrationSize,
+          valSize: flags.valSize,
+          splitSeed: flags.splitSeed,
           curveEps: flags.curve ? flags.curveEps : [],
           curveSteps: flags.curveSteps,
           curveOut: flags.curveOut,

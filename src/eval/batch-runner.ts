@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/types.js';
 import { curveAttack, type AttackSpec } from './attack-suite.js';
+import { corruptRows, type BenignSetting } from './benign.js';
 
 /** What the model says about a batch: its predicted classes and the router's score. */
 export interface Prediction {
@@ -9,30 +10,65 @@ export interface Prediction {
   readonly score: Float32Array | null;
 }
 
-/** The raw outputs of one batch: the clean pass, then one prediction per stage. */
+/**
+ * The raw outputs of one batch: the clean pass and one prediction per benign setting over
+ * all its rows, then one prediction per attack stage over its attacked rows.
+ */
 export interface BatchOutputs {
   readonly clean: Prediction;
+  readonly benign: readonly Prediction[];
+  /** Empty when none of the batch's rows is attacked. */
   readonly stages: readonly Prediction[];
-  /** Wall-clock seconds spent in each stage (attack and prediction). */
+  /** Wall-clock seconds spent in each stage (attack and prediction); empty with `stages`. */
   readonly seconds: readonly number[];
 }
 
-/** The attacks of the table followed by the attacked points of the robustness curve. */
+/** The benign settings, then the attacks of the table followed by the attacked points of the robustness curve. */
 export interface StagePlan {
+  readonly benign: readonly BenignSetting[];
   readonly attacks: readonly AttackSpec[];
   /** Curve eps values above 0, one curve stage each, in this order. */
   readonly curvePoints: readonly number[];
   readonly stages: readonly AttackSpec[];
 }
 
-export function planStages(attacks: readonly AttackSpec[], curveEps: readonly number[], curveSteps: number): StagePlan {
+export function planStages(
+  attacks: readonly AttackSpec[],
+  curveEps: readonly number[],
+  curveSteps: number,
+  benign: readonly BenignSetting[] = [],
+): StagePlan {
   const curvePoints = [...new Set(curveEps.filter((e) => e > 0))];
-  return { attacks, curvePoints, stages: [...attacks, ...curvePoints.map((e) => curveAttack(e, curveSteps))] };
+  return { benign, attacks, curvePoints, stages: [...attacks, ...curvePoints.map((e) => curveAttack(e, curveSteps))] };
 }
 
 /** Forward/backward passes a stage costs, the unit of progress: PGD-20 weighs twenty times FGSM. */
 export function stageCost(spec: AttackSpec): number {
   return spec.params.steps + 1;
+}
+
+/** One step of a batch as progress shows it. */
+export interface Step {
+  readonly label: string;
+  readonly units: number;
+}
+
+/** The steps of a batch: the clean pass, each benign setting, and (if it holds attacked rows) each stage. */
+export function batchSteps(plan: StagePlan, attacked: boolean): Step[] {
+  return [
+    { label: 'clean', units: 1 },
+    ...plan.benign.map((s) => ({ label: s.label, units: 1 })),
+    ...(attacked ? plan.stages.map((spec) => ({ label: spec.label, units: stageCost(spec) })) : []),
+  ];
+}
+
+/** Progress units of a whole evaluation of one model. */
+export function planUnits(plan: StagePlan, count: number, attackCount: number, batchSize: number): number {
+  let total = 0;
+  for (let b = 0; b * batchSize < count; b++) {
+    total += batchSteps(plan, b * batchSize < attackCount).reduce((sum, s) => sum + s.units, 0);
+  }
+  return total;
 }
 
 /** Rows [start, end) of batch b. */
@@ -70,12 +106,21 @@ export interface BatchInput {
   readonly images: Float32Array;
   readonly labels: Int32Array;
   readonly shape: { readonly height: number; readonly width: number; readonly channels: number };
+  /** Index of the batch's first image in the test set (benign noise is drawn per image). */
+  readonly first: number;
+  /** The attacks run on the batch's first `attackRows` rows only. */
+  readonly attackRows: number;
+}
+
+/** The rows of a batch that the attacks run on (those before `attackCount`). */
+export function attackRowsOf(start: number, end: number, attackCount: number): number {
+  return Math.max(0, Math.min(end, attackCount) - start);
 }
 
 /**
- * Runs the clean pass and every stage on one batch. `onStage(i, done)` is called before
- * (done = false) and after (done = true) stage i; i = −1 is the clean pass. The event loop
- * gets a turn after each stage so progress can be drawn.
+ * Runs the clean pass, every benign setting and every stage on one batch. `onStep(step,
+ * done)` is called before (done = false) and after (done = true) each of `batchSteps`. The
+ * event loop gets a turn after each step so progress can be drawn.
  */
 export async function runBatch(
   model: Model,
@@ -83,32 +128,54 @@ export async function runBatch(
   plan: StagePlan,
   seed: number,
   batch: number,
-  onStage?: (stage: number, done: boolean) => void,
+  onStep?: (step: Step, done: boolean) => void,
 ): Promise<BatchOutputs> {
   const { height, width, channels } = input.shape;
   const n = input.labels.length;
-  const x = tf.tensor4d(input.images, [n, height, width, channels]);
-  const y = tf.tensor1d(input.labels, 'int32');
-  try {
-    onStage?.(-1, false);
-    const clean = predict(model, x);
-    onStage?.(-1, true);
-    const stages: Prediction[] = [];
-    const seconds: number[] = [];
-    for (const [i, spec] of plan.stages.entries()) {
-      onStage?.(i, false);
-      const t0 = performance.now();
-      const xAdv = spec.run(model, x, y, stageSeed(seed, spec, batch));
-      try {
-        stages.push(predict(model, xAdv));
-      } finally {
-        xAdv.dispose();
-      }
-      seconds.push((performance.now() - t0) / 1000);
-      onStage?.(i, true);
-      await yieldToEventLoop();
+  const a = Math.max(0, Math.min(n, input.attackRows));
+  const steps = batchSteps(plan, a > 0);
+  let next = 0;
+  const step = async <T>(work: () => Promise<T> | T): Promise<T> => {
+    const s = steps[next++] as Step;
+    onStep?.(s, false);
+    const result = await work();
+    onStep?.(s, true);
+    await yieldToEventLoop();
+    return result;
+  };
+  const onImages = (images: Float32Array): Prediction => {
+    const x = tf.tensor4d(images, [n, height, width, channels]);
+    try {
+      return predict(model, x);
+    } finally {
+      x.dispose();
     }
-    return { clean, stages, seconds };
+  };
+  const clean = await step(() => onImages(input.images));
+  const benign: Prediction[] = [];
+  for (const setting of plan.benign) {
+    benign.push(await step(async () => onImages(await corruptRows(input.images, n, input.shape, setting, seed, input.first))));
+  }
+  const stages: Prediction[] = [];
+  const seconds: number[] = [];
+  if (a === 0) return { clean, benign, stages, seconds };
+  const per = height * width * channels;
+  const x = tf.tensor4d(input.images.subarray(0, a * per), [a, height, width, channels]);
+  const y = tf.tensor1d(input.labels.subarray(0, a), 'int32');
+  try {
+    for (const spec of plan.stages) {
+      await step(() => {
+        const t0 = performance.now();
+        const xAdv = spec.run(model, x, y, stageSeed(seed, spec, batch));
+        try {
+          stages.push(predict(model, xAdv));
+        } finally {
+          xAdv.dispose();
+        }
+        seconds.push((performance.now() - t0) / 1000);
+      });
+    }
+    return { clean, benign, stages, seconds };
   } finally {
     x.dispose();
     y.dispose();

@@ -3,7 +3,8 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import type { Model } from '../model/types.js';
 import { initBackend, type BackendName } from '../tf/backend.js';
 import { attackSuite, selectAttacks } from './attack-suite.js';
-import { batchRange, planStages, runBatch, stageCost, type BatchOutputs } from './batch-runner.js';
+import { attackRowsOf, batchRange, planStages, runBatch, type BatchOutputs } from './batch-runner.js';
+import { benignSettings } from './benign.js';
 
 /** Everything a worker needs to rebuild the evaluation (functions cannot cross threads). */
 export interface WorkerSetup {
@@ -14,8 +15,12 @@ export interface WorkerSetup {
   readonly labels: Int32Array;
   readonly shape: { readonly height: number; readonly width: number; readonly channels: number };
   readonly eps: number;
+  /** Exact attack ids of the suite built from `adaptiveLambdas`. */
   readonly attackIds: readonly string[];
-  readonly adaptiveLambda: number;
+  readonly adaptiveLambdas: readonly number[];
+  readonly idPerLambda: boolean;
+  readonly attackCount: number;
+  readonly benignIds: readonly string[];
   readonly curveEps: readonly number[];
   readonly curveSteps: number;
   readonly batchSize: number;
@@ -39,8 +44,8 @@ async function main(): Promise<void> {
   try {
     await initBackend({ backend: setup.backend, log: () => undefined });
     for (const checkpoint of setup.checkpoints) models.push((await loadCheckpoint(checkpoint)).model);
-    const attacks = selectAttacks(attackSuite(setup.eps, { adaptiveLambda: setup.adaptiveLambda }), setup.attackIds);
-    const plan = planStages(attacks, setup.curveEps, setup.curveSteps);
+    const attacks = selectAttacks(attackSuite(setup.eps, { adaptiveLambdas: setup.adaptiveLambdas, idPerLambda: setup.idPerLambda }), setup.attackIds);
+    const plan = planStages(attacks, setup.curveEps, setup.curveSteps, benignSettings(setup.eps, setup.benignIds));
     const perImage = setup.shape.height * setup.shape.width * setup.shape.channels;
     const count = setup.labels.length;
 
@@ -53,11 +58,11 @@ async function main(): Promise<void> {
         images: setup.images.subarray(start * perImage, end * perImage),
         labels: setup.labels.subarray(start, end),
         shape: setup.shape,
+        first: start,
+        attackRows: attackRowsOf(start, end, setup.attackCount),
       };
-      const outputs = await runBatch(model, input, plan, setup.seed, batch, (stage, finished) => {
-        const spec = plan.stages[stage];
-        const units = finished ? (spec === undefined ? 1 : stageCost(spec)) : 0;
-        send({ type: 'progress', ...task, stage: spec === undefined ? 'clean' : spec.label, units });
+      const outputs = await runBatch(model, input, plan, setup.seed, batch, (step, finished) => {
+        send({ type: 'progress', ...task, stage: step.label, units: finished ? step.units : 0 });
       });
       send({ type: 'result', ...task, outputs });
     };

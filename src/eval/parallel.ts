@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../tf/backend.js';
-import { batchRange, planStages, stageCost } from './batch-runner.js';
-import type { EvalDataset, EvaluateOptions } from './evaluate.js';
+import { batchRange, planStages, planUnits } from './batch-runner.js';
+import { attackCountOf, type EvalDataset, type EvaluateOptions } from './evaluate.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './eval-worker.js';
-import type { EvaluationReport, ModelReport } from './report.js';
+import type { EvaluationReport, ModelReport, ThresholdReport } from './report.js';
 import { assembleReport, ModelOutputs } from './summarise.js';
 
 export interface WorkerModel {
@@ -11,6 +11,7 @@ export interface WorkerModel {
   readonly checkpoint: string;
   readonly preset: string;
   readonly variant: string;
+  readonly threshold: ThresholdReport;
 }
 
 /** A failure inside a worker, keeping the worker's stable error code. */
@@ -43,10 +44,10 @@ export async function evaluateInWorkers(
 ): Promise<EvaluationReport> {
   const started = performance.now();
   const batches = Math.ceil(data.count / options.batchSize);
-  const plan = planStages(options.attacks, options.curveEps, options.curveSteps);
-  const perBatch = 1 + plan.stages.reduce((sum, spec) => sum + stageCost(spec), 0);
-  const total = models.length * batches * perBatch;
-  const adaptive = options.attacks.find((a) => a.params.kind === 'adaptive');
+  const attackCount = attackCountOf(options, data);
+  const plan = planStages(options.attacks, options.curveEps, options.curveSteps, options.benign);
+  const total = models.length * planUnits(plan, data.count, attackCount, options.batchSize);
+  const lambdas = options.attacks.flatMap((a) => (a.params.kind === 'adaptive' && a.params.lambda !== undefined ? [a.params.lambda] : []));
   const setup: WorkerSetup = {
     backend: options.backendName,
     checkpoints: models.map((m) => m.checkpoint),
@@ -55,13 +56,17 @@ export async function evaluateInWorkers(
     shape: data.shape,
     eps: options.eps,
     attackIds: options.attacks.map((a) => a.id),
-    adaptiveLambda: adaptive?.params.lambda ?? 1,
+    adaptiveLambdas: lambdas.length > 0 ? lambdas : [1],
+    // A subset of several λ keeps its `adaptive-l<λ>` ids.
+    idPerLambda: options.attacks.some((a) => a.params.kind === 'adaptive' && a.id !== 'adaptive'),
+    attackCount,
+    benignIds: plan.benign.map((s) => s.id),
     curveEps: options.curveEps,
     curveSteps: options.curveSteps,
     batchSize: options.batchSize,
     seed: options.seed,
   };
-  const outputs = models.map(() => new ModelOutputs(data.count, plan));
+  const outputs = models.map(() => new ModelOutputs(data.count, attackCount, plan));
   const modelSeconds = models.map(() => 0);
   const queue: { model: number; batch: number }[] = [];
   for (let m = 0; m < models.length; m++) for (let b = 0; b < batches; b++) queue.push({ model: m, batch: b });
@@ -118,9 +123,14 @@ export async function evaluateInWorkers(
     }
   }
 
-  const reports: ModelReport[] = models.map((m, i) =>
-    (outputs[i] as ModelOutputs).summarise(data.labels, m, options.curveEps, modelSeconds[i] ?? 0),
+  const reports: ModelReport[] = models.map(({ threshold, ...m }, i) =>
+    (outputs[i] as ModelOutputs).summarise(data.labels, m, {
+      curveEps: options.curveEps,
+      threshold,
+      worstCase: options.worstCase,
+      seconds: modelSeconds[i] ?? 0,
+    }),
   );
-  const ctx = { ...options, dataset: data.name, split: data.split, count: data.count, plan };
+  const ctx = { ...options, dataset: data.name, split: data.split, count: data.count, attackCount, plan };
   return assembleReport(ctx, reports, (performance.now() - started) / 1000);
 }

@@ -1,5 +1,52 @@
+import type { Corruption } from '../data/corruptions.js';
 import type { AttackParams } from './attack-suite.js';
 import type { CurvePoint } from './robustness-curve.js';
+
+/**
+ * The flagging threshold a model was measured with: an image is flagged when its
+ * adversarial score (1 − P(clean)) is strictly above `value`.
+ * - calibrated: as `export` sets it, on the clean validation images the training run held out
+ * - given: `--threshold <number>`
+ * - exported-model: from the metadata of an exported model (`--threshold <file>`)
+ * - no-router: a model without a router flags nothing (its exported score is a constant 0)
+ */
+export interface ThresholdReport {
+  readonly value: number;
+  readonly source: 'calibrated' | 'given' | 'exported-model' | 'no-router';
+  /** Calibration figures (calibrated and exported-model), else null. */
+  readonly targetFpr: number | null;
+  readonly observedFpr: number | null;
+  readonly calibrationImages: number | null;
+  readonly calibrationDataset: string | null;
+  /** Which clean images, as the exported metadata words it. */
+  readonly calibrationSplit: string | null;
+  /** The exported model read (exported-model), else null. */
+  readonly file: string | null;
+}
+
+/** A benign change's figures on all evaluated images. */
+export interface BenignResult {
+  readonly id: string;
+  readonly label: string;
+  readonly corruption: Corruption;
+  readonly accuracy: number;
+  /** Fraction flagged at the model's threshold: false alarms on benign traffic. */
+  readonly flagRate: number;
+  /** Mean adversarial score; null without a router. */
+  readonly meanAdversarialScore: number | null;
+}
+
+/** The per-image worst case over a set of attacks, on the attacked images. */
+export interface WorstCaseResult {
+  /** Ids of the attacks it spans. */
+  readonly attacks: readonly string[];
+  /** Robust accuracy: images classified correctly under every one of those attacks. */
+  readonly accuracy: number;
+  /** Images for which at least one attack's example is misclassified and not flagged. */
+  readonly getsThrough: number;
+  /** (clean accuracy on the attacked images + `accuracy`) / 2. */
+  readonly wRobust: number;
+}
 
 /** One attack's figures for one model. Accuracies are fractions in [0, 1]. */
 export interface AttackResult {
@@ -8,7 +55,7 @@ export interface AttackResult {
   readonly params: AttackParams;
   /** A_adv: accuracy on the adversarial examples. */
   readonly accuracy: number;
-  /** W-Robust Acc = (A_nat + A_adv) / 2. */
+  /** W-Robust Acc = (A_nat + A_adv) / 2, A_nat on the attacked images. */
   readonly wRobust: number;
   /**
    * ROC-AUC of the router's adversarial score (1 − P(clean)) separating the clean test
@@ -20,6 +67,10 @@ export interface AttackResult {
   readonly meanAdversarialScore: number | null;
   /** Of the images classified correctly when clean, the fraction the attack turns wrong. */
   readonly successRate: number;
+  /** Fraction of the adversarial examples flagged at the model's threshold. */
+  readonly flagRate: number;
+  /** Fraction of the adversarial examples misclassified and not flagged. */
+  readonly getsThrough: number;
   readonly seconds: number;
 }
 
@@ -29,12 +80,21 @@ export interface ModelReport {
   readonly checkpoint: string;
   readonly preset: string;
   readonly variant: string;
-  /** A_nat: clean accuracy. */
+  /** A_nat: clean accuracy on all evaluated images. */
   readonly cleanAccuracy: number;
+  /** Fraction of the clean images flagged at `threshold`: the false-alarm rate. */
+  readonly cleanFlagRate: number;
+  /** Clean accuracy on the attacked images (the first `attackCount`): the A_nat of every W-Robust figure. */
+  readonly attackedCleanAccuracy: number;
   /** Mean adversarial score on the clean images; null without a router. */
   readonly meanCleanAdversarialScore: number | null;
+  readonly threshold: ThresholdReport;
+  /** Benign changes on all evaluated images; empty when not asked for. */
+  readonly benign: readonly BenignResult[];
   readonly attacks: readonly AttackResult[];
-  /** Accuracy against eps; eps 0 is the clean accuracy. Empty when not asked for. */
+  /** Null when no attack ran. */
+  readonly worstCase: WorstCaseResult | null;
+  /** Accuracy against eps on the attacked images; eps 0 is their clean accuracy. Empty when not asked for. */
   readonly curve: readonly CurvePoint[];
   readonly seconds: number;
 }
@@ -42,8 +102,10 @@ export interface ModelReport {
 export interface EvaluationReport {
   readonly dataset: string;
   readonly split: string;
-  /** Number of test images evaluated. */
+  /** Test images evaluated clean and under the benign changes (the first `count`). */
   readonly count: number;
+  /** Of those, the first `attackCount` are attacked (attacks, worst case, robustness curve). */
+  readonly attackCount: number;
   readonly eps: number;
   readonly seed: number;
   readonly batchSize: number;

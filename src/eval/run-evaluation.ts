@@ -1,14 +1,19 @@
 import { basename, dirname, join, resolve } from 'node:path';
+import { DEFAULT_FPR } from '../../export/calibrate.js';
+import type { CalibrationOptions } from '../../export/calibration-set.js';
+import { trainingRecord, type TrainingRecord } from '../../export/checkpoint-source.js';
 import { DATASETS, loadDataset } from '../data/load.js';
 import type { DatasetName } from '../data/types.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { initBackend, type BackendName } from '../tf/backend.js';
-import { attackSuite, selectAttacks } from './attack-suite.js';
+import { attackSuite, DEFAULT_ADAPTIVE_LAMBDAS, expandAttackIds, namesPreset, selectAttacks, TARGET_ADAPTIVE_LAMBDAS } from './attack-suite.js';
+import { benignSettings } from './benign.js';
 import { EvalError } from './errors.js';
 import { checkCompatible, checkOptions, evaluateModels, type EvalModel, type ProgressEvent } from './evaluate.js';
 import { evaluateInWorkers } from './parallel.js';
 import type { EvaluationReport } from './report.js';
 import { formatTable } from './table.js';
+import { describeThreshold, resolveThreshold, type ThresholdChoice } from './threshold.js';
 import { writeCurveFiles, writeFileAtomic } from './write-files.js';
 
 /** Default robustness-curve points, as multiples of the evaluation eps. */
@@ -21,13 +26,29 @@ export interface RunEvaluationOptions {
   readonly names?: readonly string[];
   readonly dataset: DatasetName;
   readonly dataDir?: string;
+  /** Evaluate the first n test images (clean and benign); default all. */
   readonly limit?: number;
+  /** Attack (worst case, curve) only the first n of those; default all of them. */
+  readonly attackLimit?: number;
   readonly batchSize: number;
   /** Default: the dataset's eps (0.1 for Fashion-MNIST, 8/255 for CIFAR-10). */
   readonly eps?: number;
   readonly seed: number;
+  /** Attack ids, `adaptive` (every λ) or a preset name (`target`); default all. */
   readonly attacks?: readonly string[];
-  readonly adaptiveLambda?: number;
+  /** One adaptive attack per λ; default [1], or [1, 10] when `attacks` names a preset. */
+  readonly adaptiveLambdas?: readonly number[];
+  /** Attacks the worst case spans (same names as `attacks`); default every attack run. */
+  readonly worstCase?: readonly string[];
+  /** Benign changes: true (default) for all of `benignEvaluationSet`, false for none, or their ids. */
+  readonly benign?: boolean | readonly string[];
+  /** Thresholds: one for every checkpoint or one each; default calibrated as `export` does. */
+  readonly thresholds?: readonly ThresholdChoice[];
+  /** Calibration as `export` does it; default FPR 1 %, all held-out validation images. */
+  readonly fpr?: number;
+  readonly calibrationSize?: number;
+  readonly valSize?: number;
+  readonly splitSeed?: number;
   /** Curve eps values; default CURVE_EPS_MULTIPLES × eps; empty for no curve. */
   readonly curveEps?: readonly number[];
   readonly curveSteps?: number;
@@ -64,6 +85,49 @@ function uniqueNames(checkpoints: readonly string[], names: readonly string[] | 
   });
 }
 
+function worstCaseIds(attacks: Parameters<typeof expandAttackIds>[0], names: readonly string[]): string[] {
+  try {
+    return expandAttackIds(attacks, names);
+  } catch (err) {
+    throw new EvalError('EVAL_BAD_OPTION', `the worst case can span only attacks that run: ${(err as Error).message}`);
+  }
+}
+
+function checkCounts(options: RunEvaluationOptions): void {
+  const fpr = options.fpr ?? DEFAULT_FPR;
+  if (!(fpr > 0 && fpr < 1)) throw new EvalError('EVAL_BAD_OPTION', `the target false-positive rate must lie in (0, 1); got ${fpr}`);
+  const ints: [string, number | undefined, number][] = [
+    ['attack limit', options.attackLimit, 1],
+    ['calibration size', options.calibrationSize, 1],
+    ['validation size', options.valSize, 1],
+    ['split seed', options.splitSeed, 0],
+  ];
+  for (const [name, v, min] of ints) {
+    if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw new EvalError('EVAL_BAD_OPTION', `${name} must be an integer >= ${min}; got ${v}`);
+  }
+  const t = options.thresholds;
+  if (t !== undefined && t.length !== 1 && t.length !== options.checkpoints.length) {
+    throw new EvalError('EVAL_BAD_OPTION', `${t.length} thresholds given for ${options.checkpoints.length} checkpoints; give one for all or one per checkpoint`);
+  }
+}
+
+/**
+ * What `export` would calibrate on: the run's recorded dataset and split. A checkpoint that
+ * does not record its run is calibrated on the evaluated dataset's training split, as
+ * `export --dataset` would; `--data-dir` is used when it names that dataset.
+ */
+function calibrationOptions(options: RunEvaluationOptions, record: TrainingRecord): CalibrationOptions {
+  const dataset = record.dataset ?? options.dataset;
+  return {
+    fpr: options.fpr ?? DEFAULT_FPR,
+    ...(record.dataset === undefined ? { dataset } : {}),
+    ...(options.dataDir !== undefined && dataset === options.dataset ? { dataDir: options.dataDir } : {}),
+    ...(options.calibrationSize !== undefined ? { calibrationSize: options.calibrationSize } : {}),
+    ...(options.valSize !== undefined ? { valSize: options.valSize } : {}),
+    ...(options.splitSeed !== undefined ? { splitSeed: options.splitSeed } : {}),
+  };
+}
+
 function curvePaths(options: RunEvaluationOptions): { svg: string; png: string } | null {
   const base = options.curveOut ?? (options.out ? join(dirname(options.out), `${basename(options.out).replace(/\.json$/i, '')}-curve`) : null);
   return base === null ? null : { svg: `${base}.svg`, png: `${base}.png` };
@@ -80,20 +144,24 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
     throw new EvalError('EVAL_BAD_OPTION', 'give at least one checkpoint directory to evaluate');
   }
   const names = uniqueNames(options.checkpoints, options.names);
+  checkCounts(options);
   const eps = options.eps ?? DATASETS[options.dataset].defaultEps;
-  const attacks = selectAttacks(attackSuite(eps, { adaptiveLambda: options.adaptiveLambda }), options.attacks);
-  const curveEps = options.curveEps ?? CURVE_EPS_MULTIPLES.map((m) => Number((m * eps).toPrecision(6)));
+  const lambdas = options.adaptiveLambdas ?? (namesPreset(options.attacks) ? TARGET_ADAPTIVE_LAMBDAS : DEFAULT_ADAPTIVE_LAMBDAS);
+  const attacks = selectAttacks(attackSuite(eps, { adaptiveLambdas: lambdas }), options.attacks);
+  const worstCase = options.worstCase === undefined ? undefined : worstCaseIds(attacks, options.worstCase);
+  const benign = options.benign === false ? [] : benignSettings(eps, options.benign === true ? undefined : options.benign);
   const curveSteps = options.curveSteps ?? DEFAULT_CURVE_STEPS;
 
   const backend = await initBackend({ backend: options.backend, log });
   const models: EvalModel[] = [];
+  const loadedModels: { name: string; checkpoint: string; loaded: Awaited<ReturnType<typeof loadCheckpoint>> }[] = [];
   try {
     for (const [i, checkpoint] of options.checkpoints.entries()) {
       const loaded = await loadCheckpoint(checkpoint);
-      models.push({ name: names[i] ?? checkpoint, checkpoint, model: loaded.model });
+      loadedModels.push({ name: names[i] ?? checkpoint, checkpoint, loaded });
       log(`loaded ${checkpoint}: ${loaded.config.preset} ${loaded.config.variant}, epoch ${loaded.epoch}`);
     }
-    const first = models[0]?.model.config.input;
+    const first = loadedModels[0]?.loaded.config.input;
     const data = await loadDataset(options.dataset, {
       split: 'test',
       dataDir: options.dataDir,
@@ -104,34 +172,51 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
     if (!Number.isInteger(workers) || workers < 1) {
       throw new EvalError('EVAL_BAD_OPTION', `workers must be an integer >= 1; got ${workers}`);
     }
-    log(
-      `evaluating ${models.length} model(s) on ${data.count} ${data.name} ${data.split} images, eps ${eps}` +
-        (workers > 1 ? `, ${workers} worker threads` : ''),
-    );
+    const attackCount = Math.min(options.attackLimit ?? data.count, data.count);
+    const curveEps = options.curveEps ?? CURVE_EPS_MULTIPLES.map((m) => Number((m * eps).toPrecision(6)));
     const evalOptions = {
       eps,
       batchSize: options.batchSize,
       seed: options.seed,
       attacks,
+      attackCount,
+      benign,
+      worstCase,
       curveEps,
       curveSteps,
       backend: backend.backend,
       onProgress: options.onProgress,
     };
+    // Cheap checks first: calibration loads a training split.
+    checkOptions(evalOptions, data);
+    for (const { checkpoint, loaded } of loadedModels) checkCompatible({ checkpoint, model: loaded.model }, data);
+    for (const [i, { name, checkpoint, loaded }] of loadedModels.entries()) {
+      const record = trainingRecord(loaded.trainerState);
+      const choice = options.thresholds?.[options.thresholds.length === 1 ? 0 : i];
+      const calibration = { ...calibrationOptions(options, record), log };
+      const threshold = await resolveThreshold(loaded.model, checkpoint, record, choice, calibration);
+      log(`${name}: flagging threshold ${describeThreshold(threshold)}`);
+      models.push({ name, checkpoint, model: loaded.model, threshold });
+    }
+    log(
+      `evaluating ${models.length} model(s) on ${data.count} ${data.name} ${data.split} images` +
+        (attackCount < data.count ? ` (attacks on the first ${attackCount})` : '') +
+        `, eps ${eps}` +
+        (workers > 1 ? `, ${workers} worker threads` : ''),
+    );
     let report: EvaluationReport;
     if (workers === 1) {
       report = await evaluateModels(models, data, evalOptions);
     } else {
-      checkOptions(evalOptions, data);
-      for (const m of models) checkCompatible(m, data);
       const described = models.map((m) => ({
         name: m.name,
         checkpoint: m.checkpoint,
         preset: m.model.config.preset,
         variant: m.model.config.variant,
+        threshold: m.threshold,
       }));
       // The workers load their own copies; free these before they do.
-      for (const m of models.splice(0)) m.model.dispose();
+      for (const { loaded } of loadedModels.splice(0)) loaded.model.dispose();
       report = await evaluateInWorkers(described, data, {
         ...evalOptions,
         workers,
@@ -155,6 +240,6 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
     }
     return { report, table: formatTable(report), files };
   } finally {
-    for (const m of models) m.model.dispose();
+    for (const { loaded } of loadedModels.splice(0)) loaded.model.dispose();
   }
 }

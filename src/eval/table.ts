@@ -1,70 +1,118 @@
-import type { EvaluationReport } from './report.js';
+import type { EvaluationReport, ModelReport, ThresholdReport } from './report.js';
+import { groupedTable, pct, render, type Column } from './table-layout.js';
 
-const pct = (v: number): string => (Number.isFinite(v) ? (v * 100).toFixed(2) : 'n/a');
 const auc = (v: number | null): string => (v === null ? '—' : v.toFixed(4));
 
-function pad(text: string, width: number, right = false): string {
-  const fill = ' '.repeat(Math.max(0, width - [...text].length));
-  return right ? fill + text : text + fill;
-}
+const col = (heading: string, models: readonly ModelReport[], cell: (m: ModelReport) => string): Column => ({
+  heading,
+  cells: models.map(cell),
+});
 
-function render(rows: string[][], rightFrom: number): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, [...cell].length)));
-  return rows
-    .map((row) => row.map((cell, i) => pad(cell, widths[i] ?? 0, i >= rightFrom)).join('  ').trimEnd())
-    .join('\n');
-}
+const nameColumn = (models: readonly ModelReport[]): Column => col('Model', models, (m) => m.name);
 
-const len = (text: string): number => [...text].length;
+/** Attacks the worst case spans, by their labels. */
+function worstCaseLabel(report: EvaluationReport): string | null {
+  const first = report.models[0];
+  if (first?.worstCase == null) return null;
+  const spanned = first.worstCase.attacks.map((id) => first.attacks.find((a) => a.id === id)?.label ?? id);
+  return `Worst case of ${spanned.join(', ')}`;
+}
 
 /**
  * Models as rows; the clean accuracy; then one group per attack holding A_adv and
- * W-Robust Acc, its heading spanning both columns.
+ * W-Robust Acc, its heading spanning both columns; last the per-image worst case.
  */
 function renderAttackTable(report: EvaluationReport): string {
-  const attacks = report.models[0]?.attacks ?? [];
-  const names = ['Model', ...report.models.map((m) => m.name)];
-  const nameW = Math.max(...names.map(len));
-  const cleanW = Math.max(len('Clean'), ...report.models.map((m) => len(pct(m.cleanAccuracy))));
-  const groups = attacks.map((a, i) => {
-    const adv = report.models.map((m) => pct(m.attacks[i]?.accuracy ?? NaN));
-    const rob = report.models.map((m) => pct(m.attacks[i]?.wRobust ?? NaN));
-    const w1 = Math.max(len('A_adv'), ...adv.map(len));
-    let w2 = Math.max(len('W-Rob'), ...rob.map(len));
-    w2 = Math.max(w2, len(a.label) - w1 - 2);
-    return { label: a.label, adv, rob, w1, w2 };
-  });
-  const sep = ' | ';
-  const line1 = [pad('', nameW), pad('', cleanW), ...groups.map((g) => pad(g.label, g.w1 + 2 + g.w2))];
-  const line2 = [pad('Model', nameW), pad('Clean', cleanW, true), ...groups.map((g) => `${pad('A_adv', g.w1, true)}  ${pad('W-Rob', g.w2, true)}`)];
-  const rows = report.models.map((m, r) => [
-    pad(m.name, nameW),
-    pad(pct(m.cleanAccuracy), cleanW, true),
-    ...groups.map((g) => `${pad(g.adv[r] ?? '', g.w1, true)}  ${pad(g.rob[r] ?? '', g.w2, true)}`),
-  ]);
-  const join = (cells: string[]): string => `${cells[0] ?? ''}  ${cells[1] ?? ''}${sep}${cells.slice(2).join(sep)}`.trimEnd();
-  return [line1, line2, ...rows].map(join).join('\n');
+  const models = report.models;
+  const attacks = models[0]?.attacks ?? [];
+  const groups = attacks.map((a, i) => ({
+    label: a.label,
+    columns: [col('A_adv', models, (m) => pct(m.attacks[i]?.accuracy ?? NaN)), col('W-Rob', models, (m) => pct(m.attacks[i]?.wRobust ?? NaN))],
+  }));
+  if (models[0]?.worstCase != null) {
+    groups.push({
+      label: 'Worst case',
+      columns: [col('A_adv', models, (m) => pct(m.worstCase?.accuracy ?? NaN)), col('W-Rob', models, (m) => pct(m.worstCase?.wRobust ?? NaN))],
+    });
+  }
+  return groupedTable([nameColumn(models), col('Clean', models, (m) => pct(m.attackedCleanAccuracy))], groups);
+}
+
+function thresholdSource(t: ThresholdReport): string {
+  switch (t.source) {
+    case 'calibrated':
+      return `calibrated: FPR ${t.targetFpr} on ${t.calibrationImages} clean ${t.calibrationDataset} validation images (observed ${pct(t.observedFpr ?? NaN)} %)`;
+    case 'exported-model':
+      return `from ${t.file}: FPR ${t.targetFpr} on ${t.calibrationImages} clean images`;
+    case 'given':
+      return 'given';
+    case 'no-router':
+      return 'no router: nothing is flagged';
+  }
+}
+
+/** What the service would see: flag rates and the attacked images that get through unflagged. */
+function renderProductionTable(report: EvaluationReport): string {
+  const models = report.models;
+  const attacks = models[0]?.attacks ?? [];
+  const groups = attacks.map((a, i) => ({
+    label: a.label,
+    columns: [col('Flag', models, (m) => pct(m.attacks[i]?.flagRate ?? NaN)), col('Through', models, (m) => pct(m.attacks[i]?.getsThrough ?? NaN))],
+  }));
+  if (models[0]?.worstCase != null) {
+    groups.push({ label: 'Worst case', columns: [col('Through', models, (m) => pct(m.worstCase?.getsThrough ?? NaN))] });
+  }
+  const rows = [['Threshold', 'score >', 'from'], ...models.map((m) => [m.name, m.threshold.value.toPrecision(4), thresholdSource(m.threshold)])];
+  const thresholds = render(rows.map((r) => r.slice(0, 2)), 1)
+    .split('\n')
+    .map((line, i) => `${line}  ${rows[i]?.[2] ?? ''}`)
+    .join('\n');
+  const lead = [nameColumn(models), col('Clean flag', models, (m) => pct(m.cleanFlagRate))];
+  return [
+    thresholds,
+    '',
+    `Flagged (score above the threshold) and gets through (misclassified, not flagged): clean on ${report.count} images, attacks on ${report.attackCount}:`,
+    groupedTable(lead, groups),
+  ].join('\n');
+}
+
+/** Accuracy and flag rate, clean and under each benign change, on every evaluated image. */
+function renderBenignTable(report: EvaluationReport): string {
+  const models = report.models;
+  const settings = models[0]?.benign ?? [];
+  const groups = [
+    { label: 'Clean', columns: [col('Acc', models, (m) => pct(m.cleanAccuracy)), col('Flag', models, (m) => pct(m.cleanFlagRate))] },
+    ...settings.map((s, i) => ({
+      label: s.label,
+      columns: [col('Acc', models, (m) => pct(m.benign[i]?.accuracy ?? NaN)), col('Flag', models, (m) => pct(m.benign[i]?.flagRate ?? NaN))],
+    })),
+  ];
+  return [`Benign changes, ${report.count} images:`, groupedTable([nameColumn(models)], groups)].join('\n');
 }
 
 /**
  * The evaluation in the layout of the AW-Net paper's Table I: one row per model, the
- * clean accuracy, then for each attack A_adv and W-Robust Acc; a second block gives the
- * router's ROC-AUC per attack, a third the robustness curve. Figures are percentages
- * except AUC.
+ * clean accuracy, then for each attack A_adv and W-Robust Acc, and the worst case over the
+ * attacks; then the router's ROC-AUC per attack; what the service would flag and let
+ * through at each model's threshold; the benign changes; the robustness curve. Figures are
+ * percentages except AUC and thresholds.
  */
 export function formatTable(report: EvaluationReport): string {
   const attacks = report.models[0]?.attacks ?? [];
   const aucRows = [['Router ROC-AUC', ...attacks.map((a) => a.label)]];
   for (const m of report.models) aucRows.push([m.name, ...m.attacks.map((a) => auc(a.auc))]);
-
+  const subset = report.attackCount < report.count ? ` (attacks on the first ${report.attackCount})` : '';
   const lines = [
-    `${report.dataset} ${report.split}, ${report.count} images, L∞ eps ${report.eps}, seed ${report.seed}, backend ${report.backend}`,
-    '',
-    renderAttackTable(report),
-    '',
-    render(aucRows, 1),
+    `${report.dataset} ${report.split}, ${report.count} images${subset}, L∞ eps ${report.eps}, seed ${report.seed}, backend ${report.backend}`,
   ];
+  const worst = worstCaseLabel(report);
+  if (attacks.length > 0) {
+    lines.push('', renderAttackTable(report));
+    if (worst !== null) lines.push(`${worst}: an image counts as robust only if every one of these attacks fails on it.`);
+    lines.push('', render(aucRows, 1));
+  }
+  lines.push('', renderProductionTable(report));
+  if ((report.models[0]?.benign.length ?? 0) > 0) lines.push('', renderBenignTable(report));
   const curves = report.models.filter((m) => m.curve.length > 0);
   if (curves.length > 0) {
     const eps = curves[0]?.curve.map((p) => p.eps) ?? [];

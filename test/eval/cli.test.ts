@@ -64,15 +64,19 @@ describe('awnet evaluate (end to end)', () => {
       '--curve-eps', '0,0.05,0.1',
       '--curve-steps', '2',
       '--seed', '9',
+      '--calibration-size', '64',
       '--out', out,
       '--no-progress',
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /tfjs backend: wasm/);
+    assert.match(r.stderr, /awnet-ckpt: flagging threshold [0-9.]+, calibrated for FPR 0\.01 on 64 clean fashion-mnist images/);
+    assert.match(r.stderr, /static-ckpt: flagging threshold none: no router/);
 
     const report = JSON.parse(await readFile(out, 'utf8')) as EvaluationReport;
     assert.equal(report.dataset, 'fashion-mnist');
     assert.equal(report.count, 24);
+    assert.equal(report.attackCount, 24);
     assert.equal(report.eps, 0.1, 'Fashion-MNIST defaults to eps 0.1');
     assert.equal(report.seed, 9);
     assert.equal(report.backend, 'wasm');
@@ -89,6 +93,15 @@ describe('awnet evaluate (end to end)', () => {
     }
     for (const a of awnet.attacks) assert.ok(a.auc !== null && a.auc >= 0 && a.auc <= 1, `${a.id} AUC ${a.auc}`);
     for (const a of stat.attacks) assert.equal(a.auc, null);
+    assert.deepEqual([awnet.threshold.source, awnet.threshold.calibrationImages, awnet.threshold.targetFpr], ['calibrated', 64, 0.01]);
+    assert.deepEqual([stat.threshold.source, stat.threshold.value], ['no-router', 0]);
+    for (const m of report.models) {
+      assert.equal(m.benign.length, 8, 'every benign change by default');
+      assert.deepEqual(m.worstCase?.attacks, m.attacks.map((a) => a.id));
+      for (const a of m.attacks) assert.ok((m.worstCase?.accuracy ?? 1) <= a.accuracy, `worst case above ${a.id}`);
+    }
+    for (const a of stat.attacks) assert.deepEqual([a.flagRate, a.getsThrough], [0, 1 - a.accuracy]);
+    assert.ok(r.stdout.includes('Benign changes, 24 images:') && r.stdout.includes('Clean flag'));
 
     const lines = r.stdout.split('\n');
     assert.ok(lines.some((l) => l.startsWith('awnet-ckpt')) && lines.some((l) => l.startsWith('static-ckpt')));
@@ -105,12 +118,16 @@ describe('awnet evaluate (end to end)', () => {
     assert.deepEqual((await readdir(join(dir, 'reports'))).sort(), ['eval-curve.png', 'eval-curve.svg', 'eval.json']);
   });
 
-  it('gives the same figures with two worker threads as in one process', async () => {
-    const args = (out: string, workers: string): string[] => [
+  it('gives the same figures with two worker threads as in one process, and attacks only the first images when asked', async () => {
+    const args = (out: string, workers: string, limits: string[]): string[] => [
       join(dir, 'awnet-ckpt'),
-      '--limit', '12',
+      ...limits,
       '--batch-size', '4',
       '--attacks', 'fgsm,pgd20-s4,adaptive',
+      '--adaptive-lambda', '1,10',
+      '--worst-case', 'pgd20-s4,adaptive',
+      '--benign', 'uniform-eps,jpeg-40',
+      '--calibration-size', '32',
       '--curve-eps', '0,0.1',
       '--curve-steps', '2',
       '--workers', workers,
@@ -119,19 +136,35 @@ describe('awnet evaluate (end to end)', () => {
     ];
     const single = join(dir, 'single.json');
     const parallel = join(dir, 'parallel.json');
-    const a = await evaluate(args(single, '1'));
-    const b = await evaluate(args(parallel, '2'));
-    assert.equal(a.code, 0, a.stderr);
-    assert.equal(b.code, 0, b.stderr);
+    const small = join(dir, 'small.json');
+    const a = await evaluate(args(single, '1', ['--limit', '12', '--attack-limit', '6']));
+    const b = await evaluate(args(parallel, '2', ['--limit', '12', '--attack-limit', '6']));
+    const c = await evaluate(args(small, '1', ['--limit', '6']));
+    for (const r of [a, b, c]) assert.equal(r.code, 0, r.stderr);
+    assert.match(a.stderr, /on 12 fashion-mnist test images \(attacks on the first 6\)/);
     assert.match(b.stderr, /2 worker threads/);
-    const figures = async (file: string): Promise<unknown> => {
-      const report = JSON.parse(await readFile(file, 'utf8')) as EvaluationReport;
-      return report.models.map(({ seconds: _s, attacks, ...m }) => ({
+    const read = async (file: string): Promise<EvaluationReport> => JSON.parse(await readFile(file, 'utf8')) as EvaluationReport;
+    const figures = (report: EvaluationReport): unknown =>
+      report.models.map(({ seconds: _s, attacks, ...m }) => ({
         ...m,
         attacks: attacks.map(({ seconds: _t, ...rest }) => rest),
       }));
+    const [one, two, six] = [await read(single), await read(parallel), await read(small)];
+    assert.deepEqual(figures(two), figures(one));
+    assert.deepEqual([one.count, one.attackCount], [12, 6]);
+    const m = one.models[0];
+    assert.ok(m);
+    assert.deepEqual(m.attacks.map((x) => x.id), ['fgsm', 'pgd20-s4', 'adaptive-l1', 'adaptive-l10']);
+    assert.deepEqual(m.attacks.slice(2).map((x) => x.params.lambda), [1, 10]);
+    assert.deepEqual(m.worstCase?.attacks, ['pgd20-s4', 'adaptive-l1', 'adaptive-l10']);
+    assert.deepEqual(m.benign.map((x) => x.id), ['uniform-eps', 'jpeg-40']);
+    // The attacked images are the first six, attacked exactly as a run on those six alone attacks them.
+    const attacked = (report: EvaluationReport): unknown => {
+      const [first] = figures(report) as { attacks: unknown; worstCase: unknown; attackedCleanAccuracy: number; curve: unknown }[];
+      return first && [first.attacks, first.worstCase, first.attackedCleanAccuracy, first.curve];
     };
-    assert.deepEqual(await figures(parallel), await figures(single));
+    assert.deepEqual(attacked(one), attacked(six));
+    assert.equal(six.models[0]?.cleanAccuracy, m.attackedCleanAccuracy);
   });
 
   it('names a missing checkpoint clearly, exits 1 and writes nothing', async () => {
@@ -155,6 +188,18 @@ describe('awnet evaluate (end to end)', () => {
     const badEps = await evaluate([join(dir, 'static-ckpt'), '--eps', '1.5']);
     assert.equal(badEps.code, 1);
     assert.match(badEps.stderr, /--eps must be a number in \[1e-9, 1\]; got "1\.5"/);
+
+    const badLambda = await evaluate([join(dir, 'static-ckpt'), '--adaptive-lambda', '1,,10']);
+    assert.equal(badLambda.code, 1);
+    assert.match(badLambda.stderr, /adaptive λ list "1,,10" has an empty item/);
+
+    const badWorst = await evaluate([join(dir, 'static-ckpt'), '--attacks', 'fgsm', '--worst-case', 'target', '--no-progress']);
+    assert.equal(badWorst.code, 1);
+    assert.match(badWorst.stderr, /unknown attack "pgd20-s4", "cw30", "adaptive"; valid attacks: fgsm.*\[EVAL_BAD_OPTION\]/);
+
+    const badThreshold = await evaluate([join(dir, 'static-ckpt'), '--threshold', '1.5']);
+    assert.equal(badThreshold.code, 1);
+    assert.match(badThreshold.stderr, /a threshold must be a number in \[0, 1\]; got 1\.5/);
 
     const badDataset = await evaluate([join(dir, 'static-ckpt'), '--dataset', 'mnist']);
     assert.equal(badDataset.code, 1);

@@ -7,6 +7,7 @@ import { attackSuite, selectAttacks } from '../../src/eval/attack-suite.js';
 import { evaluateModels, type EvaluateOptions } from '../../src/eval/evaluate.js';
 import type { AttackResult, EvaluationReport } from '../../src/eval/report.js';
 import { formatTable } from '../../src/eval/table.js';
+import { givenThreshold, noRouterThreshold } from '../../src/eval/threshold.js';
 import { fashionBatch, TinyModel, trainTiny, useWasm } from '../attacks/tiny-model.js';
 
 const EPS = 0.1;
@@ -46,8 +47,8 @@ describe('evaluateModels on trained models and real test images', () => {
     data = await loadFashionMnist({ split: 'test', limit: 100 });
     report = await evaluateModels(
       [
-        { name: 'tiny-router', checkpoint: 'mem:router', model: withRouter },
-        { name: 'tiny-static', checkpoint: 'mem:static', model: without },
+        { name: 'tiny-router', checkpoint: 'mem:router', model: withRouter, threshold: givenThreshold(0.5) },
+        { name: 'tiny-static', checkpoint: 'mem:static', model: without, threshold: noRouterThreshold() },
       ],
       data,
       options(),
@@ -96,7 +97,7 @@ describe('evaluateModels on trained models and real test images', () => {
 
   it('is deterministic for a seed: a second run gives the same figures and leaves no tensor behind', async () => {
     const tensors = tf.memory().numTensors;
-    const again = await evaluateModels([{ name: 'tiny-router', checkpoint: 'mem:router', model: withRouter }], data, {
+    const again = await evaluateModels([{ name: 'tiny-router', checkpoint: 'mem:router', model: withRouter, threshold: givenThreshold(0.5) }], data, {
       ...options(),
       attacks: selectAttacks(attackSuite(EPS), ['pgd20-s4', 'adaptive']),
     });
@@ -108,6 +109,7 @@ describe('evaluateModels on trained models and real test images', () => {
       assert.deepEqual(figures(a), figures(first.attacks.find((b) => b.id === a.id)));
     }
     assert.deepEqual(second.curve, first.curve);
+    assert.deepEqual(second.worstCase?.attacks, ['pgd20-s4', 'adaptive']);
     assert.equal(tf.memory().numTensors, tensors, 'tensors leaked');
   });
 
@@ -121,7 +123,7 @@ describe('evaluateModels on trained models and real test images', () => {
     const r = report.models[1];
     assert.ok(row && r);
     const cells = row.trim().split(/[\s|]+/).slice(1);
-    assert.equal(cells.length, 1 + 2 * r.attacks.length);
+    assert.equal(cells.length, 1 + 2 * (r.attacks.length + 1), 'clean, each attack, the worst case');
     assert.equal(cells[0], (r.cleanAccuracy * 100).toFixed(2));
     assert.equal(cells[1], ((r.attacks[0]?.accuracy ?? NaN) * 100).toFixed(2));
     assert.equal(cells[2], ((r.attacks[0]?.wRobust ?? NaN) * 100).toFixed(2));
@@ -131,13 +133,13 @@ describe('evaluateModels on trained models and real test images', () => {
   it('rejects mismatched models, bad options and unknown attacks with stable codes', async () => {
     const colour = { ...data, shape: { height: 28, width: 28, channels: 3 } };
     await assert.rejects(
-      evaluateModels([{ name: 'x', checkpoint: 'ckpt-a', model: without }], colour, options()),
+      evaluateModels([{ name: 'x', checkpoint: 'ckpt-a', model: without, threshold: noRouterThreshold() }], colour, options()),
       { code: 'EVAL_MODEL_MISMATCH', message: /ckpt-a expects 28×28×1 images but fashion-mnist has 28×28×3/ },
     );
-    await assert.rejects(evaluateModels([{ name: 'x', checkpoint: 'c', model: without }], data, { ...options(), batchSize: 0 }), {
+    await assert.rejects(evaluateModels([{ name: 'x', checkpoint: 'c', model: without, threshold: noRouterThreshold() }], data, { ...options(), batchSize: 0 }), {
       code: 'EVAL_BAD_OPTION',
     });
-    await assert.rejects(evaluateModels([{ name: 'x', checkpoint: 'c', model: without }], data, { ...options(), eps: 0 }), {
+    await assert.rejects(evaluateModels([{ name: 'x', checkpoint: 'c', model: without, threshold: noRouterThreshold() }], data, { ...options(), eps: 0 }), {
       code: 'EVAL_BAD_OPTION',
     });
     assert.throws(() => selectAttacks(attackSuite(EPS), ['pgd20-s4', 'deepfool']), {
