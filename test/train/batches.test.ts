@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { loadDataset } from '../../src/data/load.js';
+import type { Dataset } from '../../src/data/types.js';
+import { trainingBatch } from '../../src/train/batches.js';
+import { TRAIN_DEFAULTS, type TrainSettings } from '../../src/train/settings.js';
+
+function settings(benignShare: number): TrainSettings {
+  return {
+    ...TRAIN_DEFAULTS,
+    overrides: {},
+    dataDir: null,
+    limit: 256,
+    skipCorrupt: false,
+    valSize: null,
+    eps: 0.1,
+    attackSteps: 5,
+    attackStepSize: 0.05,
+    attackNoise: 0.1,
+    benignShare,
+    augment: true,
+    teacherClean: null,
+    teacherAdv: null,
+    out: '/nonexistent',
+  };
+}
+
+describe('training batches with benign changes', () => {
+  let data: Dataset;
+  const indices = Int32Array.from({ length: 64 }, (_, i) => i);
+  before(async () => {
+    data = await loadDataset('fashion-mnist', { split: 'train', limit: 256 });
+  });
+
+  it('change the share of clean rows they are asked to, keep every label, and repeat under the same position', async () => {
+    const plain = await trainingBatch(data, indices, settings(0), 0, 3);
+    const half = await trainingBatch(data, indices, settings(0.5), 0, 3);
+    const again = await trainingBatch(data, indices, settings(0.5), 0, 3);
+    assert.deepEqual([...half.labels], [...plain.labels], 'benign rows keep their class');
+    assert.equal(half.count, 64);
+    let changed = 0;
+    for (let n = 0; n < 64; n++) {
+      const a = plain.images.subarray(n * 784, (n + 1) * 784);
+      const b = half.images.subarray(n * 784, (n + 1) * 784);
+      if (a.some((v, i) => Math.abs(v - b[i]!) > 1e-6)) changed++;
+    }
+    // A binomial(64, 0.5) count; a brightness ×1 draw or an all-black image can leave a row as it was.
+    assert.ok(changed >= 16 && changed <= 48, `${changed} of 64 rows changed`);
+    assert.deepEqual([...again.images], [...half.images]);
+    for (const v of half.images) assert.ok(v >= 0 && v <= 1);
+  });
+});
