@@ -33,35 +33,53 @@ export function formatEpoch(r: EpochRecord): string {
  * A progress bar per epoch (loss, accuracy, images/s, ETA) on stderr. Where stderr is not
  * a terminal (CI, redirected logs) cli-progress prints a plain line every `plainEveryMs`.
  */
-export function progressHooks(options: { log: (line: string) => void; plainEveryMs?: number }): TrainerHooks & { stop(): void } {
+export function progressHooks(options: {
+  log: (line: string) => void;
+  plainEveryMs?: number;
+  /** Where the bar is drawn; stderr by default. */
+  stream?: NodeJS.WritableStream;
+}): TrainerHooks & { stop(): void } {
   let bar: SingleBar | null = null;
+  let epochInfo: { epoch: number; epochs: number; steps: number } | null = null;
+  let last: { step: number; payload: Record<string, string> } | null = null;
   const stop = (): void => {
     bar?.stop();
     bar = null;
   };
+  const open = (info: { epoch: number; epochs: number; steps: number }, value: number, payload: Record<string, string>): void => {
+    bar = new SingleBar(
+      {
+        format: `epoch ${info.epoch}/${info.epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | lr {lr} | epoch ETA {eta_formatted}, {runEta}`,
+        noTTYOutput: true,
+        notTTYSchedule: options.plainEveryMs ?? 10_000,
+        etaBuffer: 20,
+        hideCursor: false,
+        ...(options.stream ? { stream: options.stream } : {}),
+      },
+      Presets.shades_classic,
+    );
+    bar.start(info.steps, value, payload);
+  };
   return {
+    // A line logged in mid-epoch (a time-budget plan, say) goes above the bar, which then
+    // carries on where it was.
     log: (line) => {
+      const resume = bar !== null && epochInfo !== null;
       stop();
       options.log(line);
+      if (resume) open(epochInfo!, last?.step ?? 0, last?.payload ?? { loss: '–', acc: '–', ips: '–', lr: '–', runEta: '–' });
     },
     onEpochStart: ({ epoch, epochs, steps, startStep }) => {
       stop();
-      bar = new SingleBar(
-        {
-          format: `epoch ${epoch}/${epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | lr {lr} | epoch ETA {eta_formatted}, {runEta}`,
-          noTTYOutput: true,
-          notTTYSchedule: options.plainEveryMs ?? 10_000,
-          etaBuffer: 20,
-          hideCursor: false,
-        },
-        Presets.shades_classic,
-      );
-      bar.start(steps, startStep, { loss: '–', acc: '–', ips: '–', lr: '–', runEta: '–' });
+      epochInfo = { epoch, epochs, steps };
+      last = null;
+      open(epochInfo, startStep, { loss: '–', acc: '–', ips: '–', lr: '–', runEta: '–' });
     },
     onStep: (p: StepProgress) => {
       // A time-budget plan can change where the epoch ends.
       if (bar !== null && bar.getTotal() !== p.steps) bar.setTotal(p.steps);
-      bar?.update(p.step, {
+      if (epochInfo !== null) epochInfo = { ...epochInfo, epochs: p.epochs, steps: p.steps };
+      const payload = {
         loss: p.epochLoss.toFixed(4),
         acc: pct(p.epochAcc),
         ips: p.imagesPerSecond.toFixed(1),
@@ -70,10 +88,13 @@ export function progressHooks(options: { log: (line: string) => void; plainEvery
           p.budgetLeftSeconds === null
             ? `run ETA ${duration((p.totalSteps - p.globalStep) * p.stepSeconds)}`
             : `budget left ${duration(p.budgetLeftSeconds)} (step ${p.globalStep}/${p.totalSteps})`,
-      });
+      };
+      last = { step: p.step, payload };
+      bar?.update(p.step, payload);
     },
     onEpochEnd: (record) => {
       stop();
+      epochInfo = null;
       options.log(formatEpoch(record));
     },
     stop,
