@@ -16,6 +16,8 @@ export interface TrainingRecord {
   readonly seed?: number;
   readonly eps?: number;
   readonly attackSteps?: number;
+  /** The training attack's name (pgd, fgsm-rs, n-fgsm); runs before it was recorded used PGD. */
+  readonly attack?: string;
   readonly mode?: string;
 }
 
@@ -93,6 +95,7 @@ export function trainingRecord(trainerState: JsonValue | null): TrainingRecord {
   put('seed', num(settings.seed));
   put('eps', num(settings.eps));
   put('attackSteps', num(settings.attackSteps));
+  put('attack', str(settings.attack));
   put('mode', str(settings.mode));
   return record as TrainingRecord;
 }

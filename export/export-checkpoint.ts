@@ -128,7 +128,7 @@ export async function exportCheckpoint(options: ExportOptions): Promise<ExportRe
       labels: cal.labels,
       threshold: cal.threshold,
       calibrationSplit: cal.split,
-      trainingAttack: { eps: eps!, steps: steps! },
+      trainingAttack: { eps: eps!, steps: steps!, ...(record.attack !== undefined ? { name: record.attack } : {}) },
       ...(evaluation !== undefined ? { evaluation } : {}),
       ...(options.created !== undefined ? { created: options.created } : {}),
     });

@@ -34,6 +34,8 @@ export const AwnetMetadataSchema = Type.Object(
       norm: Type.Literal('linf'),
       eps: Type.Number({ minimum: 0 }),
       steps: Type.Integer({ minimum: 0 }),
+      /** pgd, fgsm-rs or n-fgsm (see the train command); absent in models that trained with PGD before it was recorded. */
+      name: Type.Optional(Type.String({ minLength: 1 })),
     }),
     variant: Type.Union([
       Type.Literal('static'),

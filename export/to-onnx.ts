@@ -33,7 +33,7 @@ export interface MetadataInput {
   readonly labels: readonly string[];
   readonly threshold: Threshold;
   readonly calibrationSplit: string;
-  readonly trainingAttack: { readonly eps: number; readonly steps: number };
+  readonly trainingAttack: { readonly eps: number; readonly steps: number; readonly name?: string };
   readonly evaluation?: unknown;
   readonly created?: Date;
 }
@@ -55,7 +55,12 @@ export function buildMetadata(input: MetadataInput): AwnetMetadata {
       calibrationImages: input.threshold.calibrationImages,
       calibrationSplit: input.calibrationSplit,
     },
-    trainingAttack: { norm: 'linf', eps: input.trainingAttack.eps, steps: input.trainingAttack.steps },
+    trainingAttack: {
+      norm: 'linf',
+      eps: input.trainingAttack.eps,
+      steps: input.trainingAttack.steps,
+      ...(input.trainingAttack.name !== undefined ? { name: input.trainingAttack.name } : {}),
+    },
     variant: config.variant,
     preset: config.preset,
     router: variantFeatures(config.variant).router,
