@@ -82,8 +82,8 @@ const series: CurveSeries[] = runs.map((r) => ({
 const svg = renderCurveSvg(
   series.filter((s) => s.points.length > 0),
   {
-    title: 'Validation worst-case robust accuracy vs wall-clock minutes',
-    xLabel: 'minutes of training and validation (worst case over PGD and the adaptive attacks, validation images)',
+    title: 'Validation worst case (PGD and adaptive attacks) vs wall-clock minutes',
+    xLabel: 'minutes of training and validation',
     width: 900,
   },
 );
