@@ -81,7 +81,7 @@ describe('the export command on a run of the train command', () => {
     assert.equal(meta.labels.length, 10);
     assert.equal(meta.labels[9], 'Ankle boot');
     assert.deepEqual(meta.input, { channels: 1, height: 28, width: 28 });
-    assert.deepEqual(meta.trainingAttack, { norm: 'linf', eps: 0.1, steps: 1 });
+    assert.deepEqual(meta.trainingAttack, { norm: 'linf', eps: 0.1, steps: 1, name: 'pgd' });
     assert.equal(meta.variant, 'awnet');
     assert.equal(meta.router, true);
     assert.equal(meta.threshold.targetFpr, 0.05);
