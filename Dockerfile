@@ -1,14 +1,20 @@
 # awnet-serve images.
 #
-#   docker build --target cpu       -t awnet-serve:cpu .        # node:20 slim, onnxruntime CPU provider
+#   docker build --target cpu       -t awnet-serve:cpu .        # Node 24 slim, onnxruntime CPU provider
 #   docker build --target gpu       -t awnet-serve:gpu .        # CUDA 12 + cuDNN 9, onnxruntime CUDA provider
-#   docker build --target gpu-train -t awnet-serve:gpu-train .  # gpu + the CUDA 11 libraries libtensorflow needs
+#   docker build --target gpu-train -t awnet-serve:gpu-train .  # gpu + TensorFlow.js training and the CUDA 11 libraries it needs
 #
-# Every image runs as an unprivileged user, holds only production dependencies, and
-# carries the shipped models under /app/models (mount other ONNX files anywhere and
-# point AWNET_MODELS at them). docs/deploy.md explains the choices.
+# (podman: add --format docker, or the HEALTHCHECK is dropped.) Behind a TLS-intercepting
+# proxy, give npm the proxy's CA bundle as a build secret:
+#   --secret id=npm-ca,src=/etc/ssl/certs/ca-certificates.crt
+#
+# The serving images (cpu, gpu) run as an unprivileged user and hold only what serving
+# needs: the server's production dependencies for Linux x64, no TensorFlow.js, no
+# training checkpoints. They carry the shipped ONNX models (their metadata is inside them)
+# under /app/models; mount other ONNX files anywhere and point AWNET_MODELS at them.
+# docs/deploy.md explains the choices.
 
-ARG NODE_IMAGE=node:20.20-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:12.9.1-cudnn-runtime-ubuntu22.04
 ARG NPM_VERSION=11.19.1
 
@@ -21,34 +27,39 @@ FROM ${NODE_IMAGE} AS node
 FROM ${NODE_IMAGE} AS build
 ARG NPM_VERSION
 WORKDIR /src
-RUN npm install --global --no-audit --no-fund npm@${NPM_VERSION}
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN --mount=type=secret,id=npm-ca \
+    if [ -f /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
+    && { [ "$(npm --version)" = "${NPM_VERSION}" ] || npm install --global --no-audit --no-fund "npm@${NPM_VERSION}"; } \
+    && npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY export ./export
 RUN npx tsc -p tsconfig.json
 
 # ---------------------------------------------------------------------------------------
-# deps-cpu: production dependencies for the CPU image. onnxruntime-node's CPU provider is
-# bundled (.npmrc skips the CUDA download); the tfjs-node packages are denied their
-# libtensorflow download, so TensorFlow.js falls back to its wasm backend in this image.
+# deps-cpu: the serving image's dependencies. The packages only training, evaluation and
+# export use are struck from package.json first, so npm ci never fetches them (it
+# installs the rest exactly as locked). onnxruntime-node bundles its CPU provider for
+# every platform: all but Linux x64 are deleted (about 250 MB).
 FROM ${NODE_IMAGE} AS deps-cpu
 ARG NPM_VERSION
 WORKDIR /app
-RUN npm install --global --no-audit --no-fund npm@${NPM_VERSION}
 COPY package.json package-lock.json .npmrc ./
-RUN npm pkg set --json 'allowScripts.@tensorflow/tfjs-node=false' 'allowScripts.@tensorflow/tfjs-node-gpu=false' \
+RUN --mount=type=secret,id=npm-ca \
+    if [ -f /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
+    && { [ "$(npm --version)" = "${NPM_VERSION}" ] || npm install --global --no-audit --no-fund "npm@${NPM_VERSION}"; } \
+    && npm pkg delete dependencies.@resvg/resvg-js dependencies.@sinclair/typebox dependencies.@tensorflow/tfjs dependencies.@tensorflow/tfjs-backend-wasm dependencies.cli-progress dependencies.commander optionalDependencies \
     && npm ci --omit=dev --strict-allow-scripts --no-audit --no-fund \
+    && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32 node_modules/onnxruntime-node/bin/napi-v6/linux/arm64 \
+    && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node \
     && npm cache clean --force
 
 # ---------------------------------------------------------------------------------------
-# deps-gpu: production dependencies for the GPU image, installed on the CUDA base so any
-# native addon built from source links against the same system libraries it runs with.
-# onnxruntime-node fetches its CUDA 12 provider libraries; @tensorflow/tfjs-node-gpu's
-# install script is approved so it fetches libtensorflow (GPU build) and its binding.
-FROM ${CUDA_IMAGE} AS deps-gpu
-ARG NPM_VERSION
+# deps-gpu: the same for the GPU serving image, installed on the CUDA base so any native
+# addon built from source links against the system libraries it runs with.
+# onnxruntime-node fetches its CUDA 12 provider libraries.
+FROM ${CUDA_IMAGE} AS cuda-node
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates python3 make g++ \
@@ -56,11 +67,31 @@ RUN apt-get update \
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
 RUN ln -s /usr/local/lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
-    && ln -s /usr/local/lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
-    && npm install --global --no-audit --no-fund npm@${NPM_VERSION}
+    && ln -s /usr/local/lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm pkg set --json 'allowScripts.@tensorflow/tfjs-node-gpu=true' 'allowScripts.@tensorflow/tfjs-node=false' \
+
+FROM cuda-node AS deps-gpu
+ARG NPM_VERSION
+RUN --mount=type=secret,id=npm-ca \
+    if [ -f /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
+    && { [ "$(npm --version)" = "${NPM_VERSION}" ] || npm install --global --no-audit --no-fund "npm@${NPM_VERSION}"; } \
+    && npm pkg delete dependencies.@resvg/resvg-js dependencies.@sinclair/typebox dependencies.@tensorflow/tfjs dependencies.@tensorflow/tfjs-backend-wasm dependencies.cli-progress dependencies.commander optionalDependencies \
+    && npm ci --omit=dev --strict-allow-scripts --onnxruntime-node-install=cuda12 --no-audit --no-fund \
+    && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32 node_modules/onnxruntime-node/bin/napi-v6/linux/arm64 \
+    && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
+    && npm cache clean --force
+
+# ---------------------------------------------------------------------------------------
+# deps-gpu-train: every production dependency, for the training image. The install
+# script of @tensorflow/tfjs-node-gpu is approved, so it fetches libtensorflow (GPU
+# build) and its binding; @tensorflow/tfjs-node's is denied (the GPU build replaces it).
+FROM cuda-node AS deps-gpu-train
+ARG NPM_VERSION
+RUN --mount=type=secret,id=npm-ca \
+    if [ -f /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
+    && { [ "$(npm --version)" = "${NPM_VERSION}" ] || npm install --global --no-audit --no-fund "npm@${NPM_VERSION}"; } \
+    && npm pkg set --json 'allowScripts.@tensorflow/tfjs-node-gpu=true' 'allowScripts.@tensorflow/tfjs-node=false' \
     && npm ci --omit=dev --strict-allow-scripts --onnxruntime-node-install=cuda12 --no-audit --no-fund \
     && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
     && test -f node_modules/@tensorflow/tfjs-node-gpu/lib/napi-v8/tfjs_binding.node \
@@ -78,9 +109,8 @@ RUN groupadd --system --gid 10001 awnet \
 WORKDIR /app
 COPY --from=deps-cpu --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /src/dist/src ./dist/src
-COPY --from=build --chown=root:root /src/dist/export ./dist/export
 COPY --chown=root:root package.json ./
-COPY --chown=root:root models ./models
+COPY --chown=root:root models/*.onnx ./models/
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
@@ -102,9 +132,8 @@ COPY --from=node /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 COPY --from=deps-gpu --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /src/dist/src ./dist/src
-COPY --from=build --chown=root:root /src/dist/export ./dist/export
 COPY --chown=root:root package.json ./
-COPY --chown=root:root models ./models
+COPY --chown=root:root models/*.onnx ./models/
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
@@ -113,10 +142,10 @@ ENTRYPOINT ["node"]
 CMD ["dist/src/main.js"]
 
 # ---------------------------------------------------------------------------------------
-# gpu-train: the GPU image plus what libtensorflow 2.9 (inside tfjs-node-gpu 4.22) needs
-# to train on the GPU: the CUDA 11 runtime libraries and cuDNN 8, from the NVIDIA apt
-# repository the CUDA base image already configures. Without them tfjs-node-gpu still
-# loads in the gpu image but TensorFlow runs its CPU kernels.
+# gpu-train: the GPU image with every production dependency (TensorFlow.js, the exporter)
+# plus what libtensorflow 2.9 (inside tfjs-node-gpu 4.22) needs to train on the GPU: the
+# CUDA 11 runtime libraries and cuDNN 8, from the NVIDIA apt repository the CUDA base
+# image already configures. Without them tfjs-node-gpu still loads but runs on the CPU.
 #   docker run --gpus all awnet-serve:gpu-train dist/src/cli/index.js train --preset cifar10-resnet18 ...
 FROM gpu AS gpu-train
 USER root
@@ -127,4 +156,7 @@ RUN apt-get update \
         "libcudnn8=${CUDNN8_VERSION}" \
     && rm -rf /var/lib/apt/lists/*
 ENV LD_LIBRARY_PATH=/usr/local/cuda-11.8/targets/x86_64-linux/lib:${LD_LIBRARY_PATH}
+RUN rm -rf /app/node_modules
+COPY --from=deps-gpu-train --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /src/dist/export ./dist/export
 USER 10001:10001

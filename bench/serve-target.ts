@@ -12,6 +12,7 @@ import { buildNaiveApp } from './serve-naive.js';
 class NoInferenceEngine implements BatchEngine {
   readonly provider = 'none';
   readonly idleCount = Number.POSITIVE_INFINITY;
+  readonly healthy = true;
   constructor(private readonly classes: number) {}
   onIdle(): void {}
   async run(_pixels: Float32Array, count: number): Promise<EngineResult> {

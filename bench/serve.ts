@@ -1,17 +1,16 @@
-import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { encodeImage } from '../src/server/image.js';
 import { InferencePool } from '../src/server/inference-pool.js';
 import { readModelMetadata } from '../src/server/model-metadata.js';
 import { repoRoot } from '../src/server/repo-root.js';
+import { runCapacity } from './capacity.js';
+import { load, medianRows, median, startTarget } from './serve-load.js';
 import { renderSummary } from './serve-report.js';
 import type { LoadResult, ServeReport } from './serve-report.js';
 
@@ -29,6 +28,8 @@ const program = new Command()
   .option('--intra-op-threads <n>', 'AWNET_INTRA_OP_THREADS (service, naive and model ceiling)', (v) => Number(v), 1)
   .option('--max-batch-size <n>', 'AWNET_MAX_BATCH_SIZE of the service', (v) => Number(v), 32)
   .option('--max-batch-delay-ms <n>', 'AWNET_MAX_BATCH_DELAY_MS of the service', (v) => Number(v), 2)
+  .option('--capacity', 'measure instead what one CPU pod serves (images/s, p99) for the shipped model and a paper-scale cifar10-resnet18 export, with the cpu overlay\'s settings; writes capacity.json and capacity.md')
+  .option('--capacity-models <files>', 'with --capacity: comma-separated ONNX files instead of the default two')
   .parse();
 const opts = program.opts<{
   model: string;
@@ -41,7 +42,22 @@ const opts = program.opts<{
   intraOpThreads: number;
   maxBatchSize: number;
   maxBatchDelayMs: number;
+  capacity?: boolean;
+  capacityModels?: string;
 }>();
+
+if (opts.capacity) {
+  await runCapacity({
+    models: opts.capacityModels?.split(',').map((f) => path.resolve(f)),
+    durationSeconds: opts.duration,
+    rounds: opts.rounds,
+    warmupSeconds: opts.warmup,
+    distinctImages: opts.images,
+    out: opts.out,
+    settings: { workers: opts.workers, intraOpThreads: opts.intraOpThreads, maxBatchSize: opts.maxBatchSize, maxBatchDelayMs: opts.maxBatchDelayMs },
+  });
+  process.exit(0);
+}
 
 if (!existsSync(opts.model)) {
   process.stderr.write(`bench: no model at ${opts.model}; export one (awnet export) or pass --model\n`);
@@ -99,50 +115,9 @@ async function modelCeiling(seconds: number): Promise<Record<string, number>> {
   return out;
 }
 
-interface Target {
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-async function startTarget(mode: 'service' | 'http-ceiling' | 'naive'): Promise<Target> {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'serve-target.js');
-  const env = { ...process.env, ...serviceEnv, AWNET_WORKERS: String(settings.workers), AWNET_INTRA_OP_THREADS: String(settings.intraOpThreads), AWNET_MAX_BATCH_SIZE: String(settings.maxBatchSize), AWNET_MAX_BATCH_DELAY_MS: String(settings.maxBatchDelayMs) };
-  const child: ChildProcess = spawn(process.execPath, [script, '--mode', mode], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
-    child.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { url: string }).url));
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        child.removeAllListeners('exit');
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-async function load(url: string, connections: number, seconds: number, bodies: Buffer[]): Promise<LoadResult> {
-  const result = await autocannon({
-    url: `${url}/v1/classify`,
-    connections,
-    duration: seconds,
-    requests: bodies.map((body) => ({ method: 'POST', path: '/v1/classify', headers: { 'content-type': 'image/png' }, body })),
-  });
-  return {
-    connections,
-    imagesPerSecond: result['2xx'] / result.duration,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-  };
-}
-
 /** Warms a server up, then measures it at each concurrency. */
 async function measure(mode: 'service' | 'http-ceiling' | 'naive', concurrencies: number[], bodies: Buffer[]): Promise<LoadResult[]> {
-  const target = await startTarget(mode);
+  const target = await startTarget(mode, { ...serviceEnv, AWNET_WORKERS: String(settings.workers), AWNET_INTRA_OP_THREADS: String(settings.intraOpThreads), AWNET_MAX_BATCH_SIZE: String(settings.maxBatchSize), AWNET_MAX_BATCH_DELAY_MS: String(settings.maxBatchDelayMs) });
   try {
     await load(target.url, 8, opts.warmup, bodies);
     const results: LoadResult[] = [];
@@ -155,27 +130,6 @@ async function measure(mode: 'service' | 'http-ceiling' | 'naive', concurrencies
   } finally {
     await target.stop();
   }
-}
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-/** Per concurrency, the median of each figure over the rounds (errors summed). */
-function medianRows(perRound: LoadResult[][]): LoadResult[] {
-  return perRound[0]!.map(({ connections }) => {
-    const same = perRound.map((rows) => rows.find((r) => r.connections === connections)!);
-    return {
-      connections,
-      imagesPerSecond: median(same.map((r) => r.imagesPerSecond)),
-      p50Ms: median(same.map((r) => r.p50Ms)),
-      p99Ms: median(same.map((r) => r.p99Ms)),
-      non2xx: same.reduce((a, r) => a + r.non2xx, 0),
-      errors: same.reduce((a, r) => a + r.errors, 0),
-    };
-  });
 }
 
 const started = new Date();

@@ -10,6 +10,11 @@ export interface BatchEngine {
   readonly provider: string;
   /** Batches that could start right now. */
   readonly idleCount: number;
+  /**
+   * False while the engine cannot run batches and is not about to (every worker dead and
+   * replacing them failed): the pod reports not ready instead of letting requests time out.
+   */
+  readonly healthy: boolean;
   onIdle(listener: () => void): void;
   /** Pixels of `count` images, NCHW; the buffer may be moved to another thread. */
   run(pixels: Float32Array, count: number): Promise<EngineResult>;

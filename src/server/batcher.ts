@@ -54,6 +54,8 @@ export class Batcher {
   private head = 0;
   private waiting = 0;
   private inFlight = 0;
+  /** Images in the batches now running. */
+  private running = 0;
   /** Requests announced but not yet submitted. */
   private incoming = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -71,6 +73,11 @@ export class Batcher {
   /** Images waiting for a worker (in-flight batches not counted). */
   get depth(): number {
     return this.waiting;
+  }
+
+  /** Images accepted and not yet answered: waiting plus running. What a pod's load is. */
+  get imagesInFlight(): number {
+    return this.waiting + this.running;
   }
 
   get busy(): boolean {
@@ -184,6 +191,7 @@ export class Batcher {
       this.observer.onQueueWait((now - item.enqueuedAt) / 1000);
     });
     this.inFlight++;
+    this.running += batch.length;
     const started = performance.now();
     this.engine.run(pixels, batch.length).then(
       (result) => {
@@ -201,17 +209,18 @@ export class Batcher {
           };
           if (--request.remaining === 0) this.finish(request);
         });
-        this.settled();
+        this.settled(batch.length);
       },
       (error: Error) => {
         for (const item of batch) this.finish(item.request, new Errors.INFERENCE_FAILED(this.options.model, error.message));
-        this.settled();
+        this.settled(batch.length);
       },
     );
   }
 
-  private settled(): void {
+  private settled(images: number): void {
     this.inFlight--;
+    this.running -= images;
     this.checkDrained();
     this.pump();
   }

@@ -101,7 +101,7 @@ export const Errors = {
   ),
   NOT_READY: createError<'AWNET_NOT_READY', 503, [string]>(
     'AWNET_NOT_READY',
-    '%s is not taking requests (starting or shutting down); retry on another replica',
+    '%s is not taking requests (starting, shutting down, or without an inference worker); retry on another replica',
     503,
   ),
   TIMEOUT: createError<'AWNET_TIMEOUT', 504, [number]>('AWNET_TIMEOUT', 'No answer within the request timeout of %d ms', 504),

@@ -11,6 +11,8 @@ export interface PoolOptions {
   readonly workers: number;
   readonly shape: PixelShape;
   readonly log: (line: string) => void;
+  /** Where a dead worker and a failed replacement are reported; `log` when omitted. */
+  readonly warn?: (line: string) => void;
 }
 
 interface Job {
@@ -27,6 +29,9 @@ interface Slot {
 }
 
 const WORKER_URL = new URL('./inference-worker.js', import.meta.url);
+/** Waits before retrying a replacement worker that failed to start: 1 s, doubling up to 30 s. */
+const RESPAWN_BASE_MS = 1000;
+const RESPAWN_MAX_MS = 30_000;
 
 /** A few worker threads, each holding one onnxruntime session of the same model. */
 export class InferencePool implements BatchEngine {
@@ -34,6 +39,9 @@ export class InferencePool implements BatchEngine {
   private readonly idleListeners: (() => void)[] = [];
   private nextId = 1;
   private closing = false;
+  /** Replacement workers that failed to start since the last one that did. */
+  private failedRespawns = 0;
+  private retry: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly options: PoolOptions,
@@ -92,20 +100,43 @@ export class InferencePool implements BatchEngine {
     });
   }
 
-  /** A crashed worker is replaced so that the pool keeps its size. */
+  /**
+   * A crashed worker is replaced so that the pool keeps its size. A replacement that
+   * fails to start (the model file gone, the GPU lost) is retried with a growing delay,
+   * so a pod recovers by itself when the cause goes away.
+   */
   private respawn(): void {
-    this.options.log(`inference worker for ${this.options.file} died; starting a replacement`);
+    this.warn(`inference worker for ${this.options.file} died; starting a replacement`);
+    this.startReplacement();
+  }
+
+  private startReplacement(): void {
     InferencePool.spawn(this.options, [this.provider]).then(
       ({ worker }) => {
         if (this.closing) {
           void worker.terminate();
           return;
         }
+        if (this.failedRespawns > 0) this.options.log(`replacement worker for ${this.options.file} started after ${this.failedRespawns} failed attempts`);
+        this.failedRespawns = 0;
         this.adopt(worker);
         this.notifyIdle();
       },
-      (error: Error) => this.options.log(`replacement worker failed to start: ${error.message}`),
+      (error: Error) => {
+        if (this.closing) return;
+        this.failedRespawns++;
+        const delay = Math.min(RESPAWN_MAX_MS, RESPAWN_BASE_MS * 2 ** (this.failedRespawns - 1));
+        this.warn(`replacement worker for ${this.options.file} failed to start (attempt ${this.failedRespawns}, retrying in ${delay} ms): ${error.message}`);
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          if (!this.closing) this.startReplacement();
+        }, delay);
+      },
     );
+  }
+
+  private warn(line: string): void {
+    (this.options.warn ?? this.options.log)(line);
   }
 
   private settle(slot: Slot, reply: WorkerReply): void {
@@ -143,6 +174,11 @@ export class InferencePool implements BatchEngine {
     return this.slots.length;
   }
 
+  /** A pool with no worker left is still healthy while its first replacement starts. */
+  get healthy(): boolean {
+    return this.slots.length > 0 || this.failedRespawns === 0;
+  }
+
   onIdle(listener: () => void): void {
     this.idleListeners.push(listener);
   }
@@ -173,6 +209,7 @@ export class InferencePool implements BatchEngine {
    */
   async close(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.retry);
     await Promise.all(
       [...this.slots].map(async (slot) => {
         if (slot.job) await slot.job.settled;

@@ -8,8 +8,13 @@ const SCORE_BUCKETS = Array.from({ length: 20 }, (_, i) => Number(((i + 1) * 0.0
 export interface ModelGauges {
   readonly version: string;
   readonly provider: string;
+  /** The model runs on a later provider of AWNET_EXECUTION_PROVIDERS than the first. */
+  readonly providerFallback: boolean;
   readonly queueCapacity: number;
   readonly queueDepth: () => number;
+  readonly imagesInFlight: () => number;
+  /** Read at scrape time: ready, and its engine able to run batches. */
+  readonly ready: () => boolean;
 }
 
 /** Every metric the service exports (docs/metrics.md lists the same names). */
@@ -26,10 +31,12 @@ export class ServiceMetrics {
   readonly adversarialScore: Histogram<'model'>;
   readonly errors: Counter<'code'>;
   readonly modelInfo: Gauge<'model' | 'version' | 'execution_provider'>;
-  readonly modelReady: Gauge<'model'>;
+  private readonly providerFallback: Gauge<'model'>;
   private readonly queueCapacity: Gauge<'model'>;
   private readonly windows = new Map<string, FlaggedWindow>();
   private readonly depths = new Map<string, () => number>();
+  private readonly inFlight = new Map<string, () => number>();
+  private readonly readiness = new Map<string, () => boolean>();
 
   constructor(
     readonly registry: Registry,
@@ -54,6 +61,15 @@ export class ServiceMetrics {
         for (const [model, depth] of depths) this.set({ model }, depth());
       },
     });
+    const inFlight = this.inFlight;
+    new Gauge({
+      name: 'awnet_images_in_flight',
+      help: 'Images accepted and not yet answered (waiting plus running): the load the autoscaler follows.',
+      ...byModel,
+      collect() {
+        for (const [model, count] of inFlight) this.set({ model }, count());
+      },
+    });
     this.queueCapacity = new Gauge({ name: 'awnet_queue_capacity', help: 'Images that may wait before new requests get 503 (AWNET_QUEUE_LIMIT).', ...byModel });
     this.imagesTotal = new Counter({ name: 'awnet_images_total', help: 'Images the model scored.', ...byModel });
     this.imagesFlagged = new Counter({ name: 'awnet_images_flagged_total', help: 'Images whose adversarial score is above the flagging threshold.', ...byModel });
@@ -70,15 +86,30 @@ export class ServiceMetrics {
     });
     this.errors = new Counter({ name: 'awnet_errors_total', help: 'Error responses by stable error code.', labelNames: ['code'], registers });
     this.modelInfo = new Gauge({ name: 'awnet_model_info', help: 'Served models (value 1), with version and the execution provider running them.', labelNames: ['model', 'version', 'execution_provider'], registers });
-    this.modelReady = new Gauge({ name: 'awnet_model_ready', help: '1 while the model takes requests, 0 otherwise.', ...byModel });
+    const readiness = this.readiness;
+    new Gauge({
+      name: 'awnet_model_ready',
+      help: '1 while the model takes requests, 0 otherwise (starting, draining, or no inference worker).',
+      ...byModel,
+      collect() {
+        for (const [model, ready] of readiness) this.set({ model }, ready() ? 1 : 0);
+      },
+    });
+    this.providerFallback = new Gauge({
+      name: 'awnet_execution_provider_fallback',
+      help: '1 when the model runs on a later execution provider of AWNET_EXECUTION_PROVIDERS than the first (a GPU pod on the CPU).',
+      ...byModel,
+    });
   }
 
   addModel(model: string, gauges: ModelGauges): void {
     this.windows.set(model, new FlaggedWindow(this.windowSeconds));
     this.depths.set(model, gauges.queueDepth);
+    this.inFlight.set(model, gauges.imagesInFlight);
+    this.readiness.set(model, gauges.ready);
     this.queueCapacity.set({ model }, gauges.queueCapacity);
     this.modelInfo.set({ model, version: gauges.version, execution_provider: gauges.provider }, 1);
-    this.modelReady.set({ model }, 0);
+    this.providerFallback.set({ model }, gauges.providerFallback ? 1 : 0);
     // Zero series exist from the start so rate() and ratios work before the first image.
     this.imagesTotal.inc({ model }, 0);
     this.imagesFlagged.inc({ model }, 0);

@@ -18,8 +18,14 @@ export type ModelSettings = Pick<
   | 'flagThreshold'
 >;
 
+/** Where loading and serving models report: routine lines, and the ones an operator must see. */
+export interface ModelLog {
+  info(line: string): void;
+  warn(line: string): void;
+}
+
 /** Builds the engine that runs a model's batches; the default is a pool of onnxruntime workers. */
-export type EngineFactory = (file: string, metadata: ModelMetadata, settings: ModelSettings, log: (line: string) => void) => Promise<BatchEngine>;
+export type EngineFactory = (file: string, metadata: ModelMetadata, settings: ModelSettings, log: ModelLog) => Promise<BatchEngine>;
 
 export const workerPoolEngine: EngineFactory = (file, metadata, settings, log) =>
   InferencePool.start({
@@ -28,8 +34,17 @@ export const workerPoolEngine: EngineFactory = (file, metadata, settings, log) =
     intraOpThreads: settings.intraOpThreads,
     workers: settings.workers,
     shape: metadata.input,
-    log,
+    log: (line) => log.info(line),
+    warn: (line) => log.warn(line),
   });
+
+/**
+ * True when the engine runs on a later provider of the configured list than the first
+ * (a GPU pod on the CPU). An engine of its own kind (not a configured provider) never has.
+ */
+export function fellBack(provider: string, configured: readonly string[]): boolean {
+  return configured.includes(provider) && provider !== configured[0];
+}
 
 export interface ScoredImage extends ImageOutput {
   readonly labelIndex: number;
@@ -60,6 +75,11 @@ export class ServedModel {
     return this.metadata.version;
   }
 
+  /** Ready and able to run batches: what readiness and awnet_model_ready report. */
+  get serving(): boolean {
+    return this.ready && this.engine.healthy;
+  }
+
   /** Declares a request that will call `infer` soon (see Batcher.announce). */
   announce(): () => void {
     return this.batcher.announce();
@@ -70,7 +90,8 @@ export class ServedModel {
    * metrics. `announced` is the release function of this request's `announce`, if any.
    */
   async infer(images: readonly Float32Array[], announced?: () => void): Promise<ScoredImage[]> {
-    if (!this.open) {
+    // A dead engine would let every request wait for its timeout: refuse at once instead.
+    if (!this.open || !this.engine.healthy) {
       announced?.();
       throw new Errors.NOT_READY(`Model '${this.name}'`);
     }
@@ -91,7 +112,6 @@ export class ServedModel {
 
   setReady(ready: boolean): void {
     this.ready = ready;
-    this.metrics.modelReady.set({ model: this.name }, ready ? 1 : 0);
   }
 
   /** Refuses queued images (AWNET_NOT_READY) and waits only for the batches already running. */
@@ -117,7 +137,7 @@ export class ModelRegistry {
     files: readonly string[],
     settings: ModelSettings,
     metrics: ServiceMetrics,
-    log: (line: string) => void,
+    log: ModelLog,
     engineFactory: EngineFactory = workerPoolEngine,
   ): Promise<ModelRegistry> {
     const loaded: ServedModel[] = [];
@@ -148,13 +168,22 @@ export class ModelRegistry {
         const threshold = settings.flagThreshold ?? metadata.threshold;
         const model = new ServedModel(file, metadata, threshold, engine, batcher, metrics);
         loaded.push(model);
+        const fallback = fellBack(engine.provider, settings.executionProviders);
         metrics.addModel(metadata.name, {
           version: metadata.version,
           provider: engine.provider,
+          providerFallback: fallback,
           queueCapacity: settings.queueLimit,
           queueDepth: () => batcher.depth,
+          imagesInFlight: () => batcher.imagesInFlight,
+          ready: () => model.serving,
         });
-        log(`model ${metadata.name} v${metadata.version} loaded from ${file} on ${engine.provider} (threshold ${threshold})`);
+        log.info(`model ${metadata.name} v${metadata.version} loaded from ${file} on ${engine.provider} (threshold ${threshold})`);
+        if (fallback) {
+          log.warn(
+            `model ${metadata.name} runs on the ${engine.provider} execution provider, not on ${settings.executionProviders[0]}, the first of AWNET_EXECUTION_PROVIDERS (${settings.executionProviders.join(',')}): it is slower than this pod was sized for`,
+          );
+        }
       }
     } catch (error) {
       await Promise.all(loaded.map((m) => m.engine.close()));
@@ -187,7 +216,7 @@ export class ModelRegistry {
   }
 
   get ready(): boolean {
-    return this.models.every((m) => m.ready);
+    return this.models.every((m) => m.serving);
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@ export default fp<ModelsPluginOptions>(
       options.files,
       options.settings,
       app.metrics,
-      (line) => app.log.info(line),
+      { info: (line) => app.log.info(line), warn: (line) => app.log.warn(line) },
       options.engineFactory,
     );
     app.decorate('models', registry);

@@ -24,6 +24,13 @@ interface RuleTestFile {
   [key: string]: unknown;
 }
 
+/** `text` with `from` replaced by `to`; fails unless `from` occurs exactly once. */
+function replaceOnce(text: string, from: string, to: string): string {
+  const at = text.indexOf(from);
+  assert.ok(at >= 0 && text.indexOf(from, at + 1) < 0, `expected exactly one ${JSON.stringify(from)}`);
+  return text.slice(0, at) + to + text.slice(at + from.length);
+}
+
 describe('alert rules (promtool)', () => {
   let rules: RuleFile;
   let tests: RuleTestFile;
@@ -58,16 +65,24 @@ describe('alert rules (promtool)', () => {
     }
   });
 
-  it('every alert has a severity, a summary, a description and a runbook section in docs/alerts.md', async () => {
+  it('every alert has a severity, a summary, a description and an absolute runbook link to its section of docs/alerts.md', async () => {
     const doc = await readFile(repoPath('docs', 'alerts.md'), 'utf8');
     const anchors = new Set([...doc.matchAll(/^#{2,3} +(.+)$/gm)].map((m) => (m[1] as string).trim().toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    const bases = new Set<string>();
     for (const { alert, labels, annotations } of alerts(rules)) {
       assert.ok(['critical', 'warning'].includes(labels?.severity ?? ''), `${alert}: severity`);
       assert.ok(annotations?.summary, `${alert}: summary`);
       assert.ok(annotations?.description, `${alert}: description`);
-      assert.equal(annotations?.runbook_url, `docs/alerts.md#${alert.toLowerCase()}`, `${alert}: runbook_url`);
+      // Alertmanager and PagerDuty show the link outside this repository: a relative path is dead there.
+      const url = new URL(annotations?.runbook_url ?? '', 'relative:/');
+      assert.equal(url.protocol, 'https:', `${alert}: runbook_url ${annotations?.runbook_url} is not an absolute https URL`);
+      assert.match(url.pathname, /\/docs\/alerts\.md$/, `${alert}: runbook_url points at docs/alerts.md`);
+      assert.equal(url.hash, `#${alert.toLowerCase()}`, `${alert}: runbook_url anchor`);
+      bases.add(`${url.origin}${url.pathname}`);
       assert.ok(anchors.has(alert.toLowerCase()), `${alert}: no "## ${alert}" section in docs/alerts.md`);
     }
+    // One base for all, so that one kustomize replacement (k8s/base/runbooks.yaml) moves them all.
+    assert.equal(bases.size, 1, [...bases].join(', '));
   });
 
   it('the rules read only metrics the service exports (or kube-state-metrics, up)', async () => {
@@ -88,19 +103,43 @@ describe('alert rules (promtool)', () => {
     return (await run('promtool', ['test', 'rules', testsFile])).code;
   }
 
-  it('the unit tests catch a wrong threshold, a missing traffic floor and a shortened for:', async () => {
+  it('the unit tests catch a wrong threshold, a missing traffic floor, a shortened for:, a wrong count and the old slow rule', async () => {
     const text = await readRulesText();
     const spike = (t: RuleTest) => t.name.startsWith('adversarial spike');
     assert.equal(await promtoolWith(text, spike), 0, 'the unmodified rules pass');
-    const mutants = [
-      text.replace('namespace_model:awnet_images_flagged:ratio_rate5m > 0.1\n', 'namespace_model:awnet_images_flagged:ratio_rate5m > 0.6\n'),
-      text.replace('namespace_model:awnet_images:rate5m >= 0.1\n        for: 10m', 'namespace_model:awnet_images:rate5m >= 0\n        for: 10m'),
-      text.replace('for: 10m\n        labels:\n          severity: critical\n        annotations:\n          summary: "Adversarial', 'for: 1m\n        labels:\n          severity: critical\n        annotations:\n          summary: "Adversarial'),
+    const start = text.indexOf('        expr: |\n          (\n            namespace_model:awnet_images_flagged:ratio_rate2m');
+    const end = text.indexOf('        for: 1m\n', start) + '        for: 1m\n'.length;
+    assert.ok(start > 0 && end > start, 'the spike rule was found');
+    // The rule as it was: 10 % over 5 minutes at 0.1 image/s, for 10 minutes.
+    const slow = `${text.slice(0, start)}        expr: |
+          namespace_model:awnet_images_flagged:ratio_rate5m > 0.1
+          and on (namespace, model)
+          namespace_model:awnet_images:rate5m >= 0.1
+        for: 10m
+${text.slice(end)}`;
+    const mutants: [string, string][] = [
+      ['threshold 0.6', replaceOnce(text, 'namespace_model:awnet_images_flagged:ratio_rate2m > 0.1\n', 'namespace_model:awnet_images_flagged:ratio_rate2m > 0.6\n')],
+      ['no traffic floor', replaceOnce(text, 'namespace_model:awnet_images:rate2m >= 0.5\n', 'namespace_model:awnet_images:rate2m >= 0\n')],
+      ['for: 0m', replaceOnce(text, 'for: 1m\n        labels:\n          severity: critical\n        annotations:\n          summary: "Adversarial', 'for: 0m\n        labels:\n          severity: critical\n        annotations:\n          summary: "Adversarial')],
+      ['200 flagged images', replaceOnce(text, 'namespace_model:awnet_images_flagged:increase10m >= 20\n', 'namespace_model:awnet_images_flagged:increase10m >= 200\n')],
+      ['count without a fraction', replaceOnce(text, '    > 0.1\n            and on (namespace, model)\n            namespace_model:awnet_images_flagged:increase10m >= 20', '    > 0\n            and on (namespace, model)\n            namespace_model:awnet_images_flagged:increase10m >= 20')],
+      ['the old 5-minute rule', slow],
     ];
-    for (const mutant of mutants) {
-      assert.notEqual(mutant, text, 'the mutation applied');
-      assert.notEqual(await promtoolWith(mutant, spike), 0, 'promtool test rules failed on the mutant');
+    for (const [name, mutant] of mutants) {
+      assert.notEqual(await promtoolWith(mutant, spike), 0, `promtool test rules passed on the mutant "${name}"`);
     }
+  });
+
+  it('the unit tests catch an error rate diluted by probes and scrapes', async () => {
+    const text = await readRulesText();
+    const errors = (t: RuleTest) => t.name.startsWith('high error rate');
+    assert.equal(await promtoolWith(text, errors), 0, 'the unmodified rules pass');
+    const diluted = replaceOnce(
+      text,
+      '(sum by (namespace, job) (rate(awnet_http_requests_total{route=~".*(classify|infer)"}[5m])) > 0)\n          > 0.05',
+      '(sum by (namespace, job) (rate(awnet_http_requests_total[5m])) > 0)\n          > 0.05',
+    );
+    assert.notEqual(await promtoolWith(diluted, errors), 0, 'promtool test rules passed with every request in the denominator');
   });
 
   it('shortened copies of the rules (for the end-to-end test) stay valid', async () => {
@@ -110,7 +149,7 @@ describe('alert rules (promtool)', () => {
     const result = await run('promtool', ['check', 'rules', file]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const spike = alerts(short).find((a) => a.alert === 'AwnetAdversarialTrafficSpike');
-    assert.equal(spike?.for, '20s');
+    assert.equal(spike?.for, '2s');
     assert.match(short.groups[0]?.rules[0]?.expr ?? '', /\[10s\]/);
   });
 });

@@ -1,8 +1,10 @@
 import { parseAllDocuments } from 'yaml';
-import { repoPath, run } from './repo.js';
+import { run } from './repo.js';
 
-export const OVERLAYS = ['gpu', 'cpu'] as const;
+/** The overlays that run the Deployment of k8s/base (kserve runs KServe's objects instead). */
+export const OVERLAYS = ['gpu', 'cpu', 'cpu-hpa'] as const;
 export type Overlay = (typeof OVERLAYS)[number];
+export const KSERVE_OVERLAY = 'kserve';
 
 export interface Manifest {
   apiVersion: string;
@@ -11,11 +13,21 @@ export interface Manifest {
   [key: string]: unknown;
 }
 
-/** kubectl from PATH, or the one AWNET_KUBECTL names (any kubectl since 1.14 renders these files). */
+/**
+ * kubectl from PATH, or the one AWNET_KUBECTL names. Its built-in kustomize must know
+ * components, patches and replacements with wildcards (kustomize 4.5, kubectl 1.24 and
+ * later); scripts/install-system-deps.sh checks.
+ */
 export const KUBECTL = process.env.AWNET_KUBECTL ?? 'kubectl';
 
-/** Renders a kustomization directory with kubectl's built-in kustomize. */
-export async function renderKustomization(dir: string): Promise<Manifest[]> {
+export interface Rendered {
+  readonly manifests: Manifest[];
+  /** What kustomize printed besides the manifests: its warnings (deprecated fields, for one). */
+  readonly warnings: string;
+}
+
+/** Renders a kustomization directory with kubectl's built-in kustomize, keeping its warnings. */
+export async function renderWithWarnings(dir: string): Promise<Rendered> {
   const result = await run(KUBECTL, ['kustomize', dir]);
   if (result.code !== 0) throw new Error(`${KUBECTL} kustomize ${dir} failed (${result.code}):\n${result.stderr}`);
   const docs = parseAllDocuments(result.stdout);
@@ -25,10 +37,13 @@ export async function renderKustomization(dir: string): Promise<Manifest[]> {
     const value = doc.toJS() as Manifest | null;
     if (value !== null) manifests.push(value);
   }
-  return manifests;
+  return { manifests, warnings: result.stderr };
 }
 
-export const renderOverlay = (overlay: Overlay): Promise<Manifest[]> => renderKustomization(repoPath('k8s', 'overlays', overlay));
+/** Renders a kustomization directory with kubectl's built-in kustomize. */
+export async function renderKustomization(dir: string): Promise<Manifest[]> {
+  return (await renderWithWarnings(dir)).manifests;
+}
 
 /** The one manifest of a kind; fails the test when there is not exactly one. */
 export function only<T = Manifest>(manifests: readonly Manifest[], kind: string): T & Manifest {

@@ -15,7 +15,9 @@ function imageOf(mean: number): Float32Array {
 
 describe('Batcher on a real onnxruntime worker pool', () => {
   const fastModel = writeSyntheticModel({ name: 'fast' });
-  const slowModel = writeSyntheticModel({ name: 'slow', slowMatmuls: 12, slowSize: 512 });
+  // Big enough that onnxruntime's graph optimisations cannot fold it away: a batch takes
+  // a few hundred milliseconds, well past the 60 ms timeout below.
+  const slowModel = writeSyntheticModel({ name: 'slow', slowMatmuls: 24, slowSize: 1024 });
   let fast: InferencePool;
   let slow: InferencePool;
   const logs: string[] = [];

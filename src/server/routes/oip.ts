@@ -39,7 +39,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v2/health/live', { schema: { summary: 'Liveness', tags, response: { 200: Live } } }, async () => ({ live: true }));
 
-  app.get('/v2/health/ready', { schema: { summary: 'Readiness: 503 while starting or shutting down', tags, response: { 200: Ready, 503: Type.Union([Ready, Type.Ref('AwnetError')]), '4xx': Type.Ref('AwnetError') } } }, async (_request, reply) => {
+  app.get('/v2/health/ready', { schema: { summary: 'Readiness: 503 while starting, shutting down, or while a model has no inference worker', tags, response: { 200: Ready, 503: Type.Union([Ready, Type.Ref('AwnetError')]), '4xx': Type.Ref('AwnetError') } } }, async (_request, reply) => {
     const ready = app.accepting.value && app.models.ready;
     return reply.code(ready ? 200 : 503).send({ ready });
   });
@@ -61,7 +61,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     };
   };
   const ready = (model: ServedModel, reply: { code(n: number): unknown }) => {
-    const isReady = app.accepting.value && model.ready;
+    const isReady = app.accepting.value && model.serving;
     reply.code(isReady ? 200 : 503);
     return { name: model.name, ready: isReady };
   };
