@@ -95,7 +95,8 @@ describe('end to end on a real port', () => {
 });
 
 describe('overload on a real port', () => {
-  const slowFile = writeSyntheticModel({ name: 'slow', slowMatmuls: 12, slowSize: 512 });
+  // Hundreds of milliseconds per batch, so queued images outlive a 50 ms request timeout on any machine.
+  const slowFile = writeSyntheticModel({ name: 'slow', slowMatmuls: 12, slowSize: 1024 });
 
   it('answers 503 AWNET_QUEUE_FULL with Retry-After when the queue is full, and serves everything it accepted', async () => {
     const server = await startServer([slowFile], { AWNET_MAX_BATCH_SIZE: '1', AWNET_MAX_BATCH_DELAY_MS: '0', AWNET_QUEUE_LIMIT: '2' }, { listen: true });
