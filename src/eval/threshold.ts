@@ -58,15 +58,25 @@ export async function exportedModelThreshold(file: string, model: Model): Promis
   if (meta.preset !== preset || meta.variant !== variant) {
     throw new EvalError('EVAL_MODEL_MISMATCH', `${file} holds a ${meta.preset} ${meta.variant} model, not ${preset} ${variant}`);
   }
-  const t = meta.threshold;
+  return fromCalibration('exported-model', meta.threshold, meta.dataset, meta.threshold.calibrationSplit, file);
+}
+
+/** A report of a threshold calibrated on clean images, by export (read back) or as export does. */
+function fromCalibration(
+  source: 'calibrated' | 'exported-model',
+  t: { readonly value: number; readonly targetFpr: number; readonly observedFpr: number; readonly calibrationImages: number },
+  dataset: string,
+  split: string,
+  file: string | null,
+): ThresholdReport {
   return {
     value: t.value,
-    source: 'exported-model',
+    source,
     targetFpr: t.targetFpr,
     observedFpr: t.observedFpr,
     calibrationImages: t.calibrationImages,
-    calibrationDataset: meta.dataset,
-    calibrationSplit: t.calibrationSplit,
+    calibrationDataset: dataset,
+    calibrationSplit: split,
     file,
   };
 }
@@ -89,17 +99,7 @@ export async function calibratedThreshold(
 ): Promise<ThresholdReport> {
   try {
     const cal = await calibrateThreshold(model, options, record);
-    const t = cal.threshold;
-    return {
-      value: t.value,
-      source: 'calibrated',
-      targetFpr: t.targetFpr,
-      observedFpr: t.observedFpr,
-      calibrationImages: t.calibrationImages,
-      calibrationDataset: cal.dataset,
-      calibrationSplit: cal.split,
-      file: null,
-    };
+    return fromCalibration('calibrated', cal.threshold, cal.dataset, cal.split, null);
   } catch (err) {
     return calibrationFailure(checkpoint, err);
   }

@@ -247,13 +247,14 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
       });
       const overfit = catastrophicOverfitting(state.valHistory, val);
       const isBest = val.wRobust !== null && (state.best === null || val.wRobust > state.best.valWRobust);
+      const valSeconds = (performance.now() - v0) / 1000;
       const record = epochRecord({
         epoch: epoch + 1,
         epochs: epochsOf(totalSteps),
         sums,
         hasRouter,
         val,
-        valSeconds: (performance.now() - v0) / 1000,
+        valSeconds,
         lr,
         alpha,
         resumedAtStep,
@@ -291,9 +292,11 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
       records.push(record);
       hooks.onEpochEnd?.(record);
       if (budget) {
-        totalSteps = budget.afterValidation((performance.now() - v0) / 1000, state, seconds());
+        // What the budget plans with: the validation and the checkpoint saves that follow it.
+        const validationSeconds = (performance.now() - v0) / 1000;
+        totalSteps = budget.afterValidation(validationSeconds, state, seconds());
         schedule = scheduleFor(totalSteps);
-        state = { ...state, validationSeconds: (performance.now() - v0) / 1000 };
+        state = { ...state, validationSeconds };
       }
       if (options.signal?.aborted && state.globalStep < totalSteps) {
         log(`interrupted after epoch ${epoch + 1}; saved ${files.latest} (continue with --resume)`);

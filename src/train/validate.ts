@@ -90,20 +90,24 @@ export function validate(model: Model, dataset: Dataset, indices: Int32Array, pg
       randomStart: true,
       seed: options.seed + start,
     });
-    const counts = tf.tidy(() => {
+    // One forward of the adversarial batch gives both its correct rows and the router's verdict.
+    const [correctT, countT] = tf.tidy(() => {
       const clean = model.forward(x, { training: false });
       const adv = model.forward(xAdv, { training: false });
-      if (clean.pClean === null || adv.pClean === null) return tf.scalar(-1);
-      return tf.add(tf.sum(tf.cast(tf.greater(clean.pClean, 0.5), 'float32')), tf.sum(tf.cast(tf.less(adv.pClean, 0.5), 'float32')));
+      const correctMask = tf.equal(tf.argMax(adv.logits, 1), tf.cast(y, 'int32'));
+      if (clean.pClean === null || adv.pClean === null) return [correctMask, tf.scalar(-1)];
+      const router = tf.add(tf.sum(tf.cast(tf.greater(clean.pClean, 0.5), 'float32')), tf.sum(tf.cast(tf.less(adv.pClean, 0.5), 'float32')));
+      return [correctMask, router];
     });
-    const alive = correctRows(model, xAdv, y);
+    // Read outside tidy: tidy walks returned typed arrays element by element.
+    const alive = Uint8Array.from(correctT.dataSync() as Uint8Array);
     pgdCorrect += alive.reduce((s, v) => s + v, 0);
-    const r = counts.dataSync()[0]!;
+    const r = countT.dataSync()[0]!;
     if (r >= 0) {
       hasRouter = true;
       routerCorrect += r;
     }
-    tf.dispose([xAdv, counts]);
+    tf.dispose([xAdv, correctT, countT]);
     // Without a router λ does nothing: one margin attack stands for all of them.
     const lambdas = r >= 0 ? options.adaptiveLambdas : options.adaptiveLambdas.slice(0, 1);
     for (const [k, lambda] of lambdas.entries()) {
