@@ -48,7 +48,7 @@ function thresholdOf(meta: Record<string, unknown>): number | undefined {
   return typeof value === 'number' && value >= 0 && value <= 1 ? value : undefined;
 }
 
-/** Reads and checks a model file against the contract (DESIGN.md) without running it. */
+/** Reads and checks a model file against the contract (docs/design.md) without running it. */
 export async function readModelMetadata(file: string): Promise<ModelMetadata> {
   let model: onnxProto.onnx.ModelProto;
   try {

@@ -1,7 +1,7 @@
 /**
  * MTARD's adaptive weighting of the two distillation losses (Zhao et al., "Enhanced
  * Accuracy and Robustness via Multi-Teacher Adversarial Distillation", ECCV 2022), as
- * DESIGN.md states it: α_nat + α_adv = 1, starting at 0.5 each; after every step, with
+ * docs/design.md states it: α_nat + α_adv = 1, starting at 0.5 each; after every step, with
  * r = L / L_initial for each loss (L_initial = its value at the first step),
  *   α_nat ← α_nat − rate · (α_nat − r_nat / (r_nat + r_adv)),   α_adv = 1 − α_nat.
  * The loss that has fallen less relative to its start gains weight.

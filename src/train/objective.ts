@@ -4,7 +4,7 @@ import { crossEntropy, klDivergence, typeLoss } from './losses.js';
 import type { TrainMode } from './modes.js';
 
 /**
- * DESIGN.md Eq. 22: L = L_type(P_type, y') + α_adv·L_adv + α_nat·L_nat, evaluated on one
+ * docs/design.md, Eq. 22: L = L_type(P_type, y') + α_adv·L_adv + α_nat·L_nat, evaluated on one
  * training forward over [clean; adversarial] (the first `cleanCount` rows clean).
  * - pgd-at: L_nat = CE(clean), L_adv = CE(adv), α fixed at 0.5 / 0.5.
  * - trades: L_nat = CE(clean), L_adv = β·KL(P(clean) ‖ P(adv)) with both sides carrying

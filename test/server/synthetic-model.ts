@@ -62,7 +62,7 @@ const ints = (name: string, v: number[]): onnxProto.onnx.IAttributeProto => ({ n
 const int = (name: string, v: number): onnxProto.onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });
 
 /**
- * A model that keeps the service's contract (DESIGN.md): Conv → Relu → GlobalAveragePool
+ * A model that keeps the service's contract (docs/design.md): Conv → Relu → GlobalAveragePool
  * → Gemm logits, Softmax probabilities, and an adversarial score Sigmoid(Gemm) that is
  * above 0.5 exactly when the image's mean brightness is above 0.5 (feature 0 passes the
  * first channel through), so tests can make flagged and unflagged images at will.
