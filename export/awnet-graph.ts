@@ -8,14 +8,11 @@ import {
   type NormSpec,
 } from '../src/model/architecture.js';
 import type { ArchConfig } from '../src/model/types.js';
+import { INPUT_NAME, tensorShapes } from '../src/contract/model-contract.js';
 import { ExportError } from './errors.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { bnAffine, concatColumns, hwioToOihw, stackRows, Weights, type Affine } from './weights.js';
 
-/** Names fixed by the model contract. */
-export const INPUT_NAME = 'pixels';
-export const OUTPUT_NAMES = ['logits', 'probabilities', 'adversarial_score'] as const;
-export const BATCH_DIM = 'N';
 
 /** A feature map flowing through the graph, with its static C, H, W. */
 interface FeatureMap {
@@ -52,15 +49,16 @@ class AwnetGraph {
 
   build(): GraphBuilder {
     const { g, config } = this;
-    const { channels, height, width } = config.input;
-    const pixels = g.input(INPUT_NAME, [BATCH_DIM, channels, height, width]);
+    const { channels } = config.input;
+    const shapes = tensorShapes(config.input, config.numClasses);
+    const pixels = g.input(INPUT_NAME, shapes.pixels);
 
     // Normalisation lives in the graph: clients send pixels in [0, 1].
     const mean = g.floats('norm_mean', config.normalization.mean, [1, channels, 1, 1]);
     // Multiplying by 1/std, as the tfjs model does, keeps the rounding identical.
     const invStd = g.floats('norm_inv_std', config.normalization.std.map((s) => 1 / s), [1, channels, 1, 1]);
     const normalized = g.op('Mul', [g.op('Sub', [pixels, mean]), invStd], {}, 'normalized');
-    const x: FeatureMap = { name: normalized, channels, height, width };
+    const x: FeatureMap = { name: normalized, ...config.input };
 
     let score: string;
     if (this.spec.router) {
@@ -80,9 +78,9 @@ class AwnetGraph {
     const logits = this.dense(this.spec.classifier, pooled, 'logits', true);
     const probabilities = g.opNamed('Softmax', [logits], 'probabilities', { axis: 1 });
 
-    g.output(logits, [BATCH_DIM, config.numClasses]);
-    g.output(probabilities, [BATCH_DIM, config.numClasses]);
-    g.output(score, [BATCH_DIM]);
+    g.output(logits, shapes.logits);
+    g.output(probabilities, shapes.probabilities);
+    g.output(score, shapes.adversarial_score);
     return g;
   }
 

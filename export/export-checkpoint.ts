@@ -7,7 +7,7 @@ import { calibrateThreshold, type CalibrationOptions } from './calibration-set.j
 import { loadModel, readMeta, resolveCheckpointDir, trainingRecord } from './checkpoint-source.js';
 import { ExportError, isExportError } from './errors.js';
 import { readEvaluation } from './evaluation.js';
-import type { AwnetMetadata } from './metadata.js';
+import type { AwnetMetadata } from '../src/contract/model-contract.js';
 import { DEFAULT_OPSET } from './onnx-graph.js';
 import { buildMetadata, modelToOnnx } from './to-onnx.js';
 

@@ -5,7 +5,7 @@ import { variantFeatures } from '../src/model/architecture.js';
 import type { ArchConfig, Model } from '../src/model/types.js';
 import { buildModelGraph } from './awnet-graph.js';
 import type { Threshold } from './calibrate.js';
-import { METADATA_KEY, METADATA_SCHEMA_VERSION, metadataJson, type AwnetMetadata } from './metadata.js';
+import { METADATA_KEY, METADATA_SCHEMA_VERSION, metadataJson, type AwnetMetadata } from '../src/contract/model-contract.js';
 import { DEFAULT_OPSET, encodeModel, type ModelProto } from './onnx-graph.js';
 import { Weights } from './weights.js';
 

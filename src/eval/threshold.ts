@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { calibrateThreshold, type CalibrationOptions } from '../../export/calibration-set.js';
 import type { TrainingRecord } from '../../export/checkpoint-source.js';
-import { METADATA_KEY, parseMetadata, type AwnetMetadata } from '../../export/metadata.js';
+import { METADATA_KEY, parseMetadata, type AwnetMetadata } from '../contract/model-contract.js';
 import { decodeModel } from '../../export/onnx-graph.js';
 import { variantFeatures } from '../model/architecture.js';
 import type { Model } from '../model/types.js';

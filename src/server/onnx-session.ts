@@ -1,7 +1,7 @@
 import ort from 'onnxruntime-node';
 import type { ExecutionProvider } from './config.js';
 import type { PixelShape } from './image.js';
-import { INPUT_NAME } from './model-metadata.js';
+import { INPUT_NAME } from '../contract/model-contract.js';
 
 export interface SessionOptions {
   /** Tried in order; the first one that creates a session runs the model. */

@@ -1,6 +1,6 @@
 import { Errors } from './errors.js';
 import type { PixelShape } from './image.js';
-import { INPUT_NAME } from './model-metadata.js';
+import { INPUT_NAME } from '../contract/model-contract.js';
 
 export interface TensorInput {
   readonly name: string;

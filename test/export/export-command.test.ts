@@ -12,7 +12,7 @@ import { buildConfig, createModel, loadCheckpoint, saveCheckpoint } from '../../
 import type { Variant } from '../../src/model/types.js';
 import { initBackend } from '../../src/tf/backend.js';
 import { exportCheckpoint, type ExportOptions } from '../../export/export-checkpoint.js';
-import { METADATA_KEY, parseMetadata } from '../../export/metadata.js';
+import { METADATA_KEY, parseMetadata } from '../../src/contract/model-contract.js';
 import { decodeModel } from '../../export/onnx-graph.js';
 import { argmaxRows, maxAbsDiff, onnxSession, runOnnx, runTf } from './helpers.js';
 

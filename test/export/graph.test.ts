@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildConfig, createModel, VARIANTS } from '../../src/model/index.js';
 import type { Model } from '../../src/model/types.js';
 import { buildModelGraph, samePadding } from '../../export/awnet-graph.js';
-import { METADATA_KEY, parseMetadata } from '../../export/metadata.js';
+import { METADATA_KEY, parseMetadata } from '../../src/contract/model-contract.js';
 import { decodeModel, type ValueInfo } from '../../export/onnx-graph.js';
 import { modelToOnnx } from '../../export/to-onnx.js';
 import { Weights, type WeightArray } from '../../export/weights.js';

@@ -4,7 +4,7 @@ import type { Model } from '../../src/model/types.js';
 import { loadFashionMnist } from '../../src/data/fashion-mnist.js';
 import type { Threshold } from '../../export/calibrate.js';
 import { buildMetadata } from '../../export/to-onnx.js';
-import type { AwnetMetadata } from '../../export/metadata.js';
+import type { AwnetMetadata } from '../../src/contract/model-contract.js';
 
 /** Real Fashion-MNIST test images, NHWC in [0, 1]. */
 export async function fashionTestImages(n: number): Promise<{ images: Float32Array; labels: Int32Array }> {

@@ -4,11 +4,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import onnxProto from 'onnx-proto';
-import { metadataProblems } from '../../export/metadata.js';
+import { metadataProblems } from '../../src/contract/model-contract.js';
 import { ModelFileError, readModelMetadata } from '../../src/server/model-metadata.js';
+import { DEFAULT_MODEL_FILES } from '../../src/server/config.js';
 import { repoRoot } from '../../src/server/repo-root.js';
 import { startServer } from './helpers.js';
 import { FASHION_LABELS, writeSyntheticModel } from './synthetic-model.js';
+
+const SHIPPED = DEFAULT_MODEL_FILES.map((f) => path.join(repoRoot(), f));
 
 describe('model metadata', () => {
   it('reads labels, input shape, threshold and version; the name is the file name', async () => {
@@ -38,12 +41,29 @@ describe('model metadata', () => {
     await refuses(writeSyntheticModel({ metadata: { labels: ['only'] } }), /labels/);
     await refuses(writeSyntheticModel({ metadata: { labels: ['a', 'b', 'c'] } }), /logits have 10 classes but metadata lists 3 labels/);
     await refuses(writeSyntheticModel({ metadata: { input: { channels: 3, height: 28, width: 28 } } }), /graph input 'pixels' is \[N, 1, 28, 28\], metadata says C=3/);
-    await refuses(writeSyntheticModel({ metadata: { input: { channels: 2, height: 28, width: 28 } } }), /channels: 1\|3/);
-    await refuses(writeSyntheticModel({ metadata: { threshold: 0.5 } }), /threshold.value/);
-    await refuses(writeSyntheticModel({ metadata: { threshold: { value: 1.5 } } }), /threshold.value/);
+    await refuses(writeSyntheticModel({ metadata: { input: { channels: 2, height: 28, width: 28 } } }), /breaks the contract: \/input\/channels/);
+    await refuses(writeSyntheticModel({ metadata: { threshold: 0.5 } }), /\/threshold: Expected object/);
+    const calibrated = { targetFpr: 0.01, observedFpr: 0.01, calibrationImages: 100, calibrationSplit: 'x' };
+    await refuses(writeSyntheticModel({ metadata: { threshold: { value: 1.5, ...calibrated } } }), /\/threshold\/value: /);
     const garbage = path.join(path.dirname(writeSyntheticModel()), 'garbage.onnx');
     writeFileSync(garbage, Buffer.from('definitely not protobuf \xff\xff\xff\xff'));
     await refuses(garbage, /not a readable ONNX model|no 'awnet' entry/);
+  });
+
+  it('refuses exactly what the schema refuses: a numeric version, an unknown field', async () => {
+    for (const metadata of [{ version: 3 }, { version: '' }, { comment: 'extra' }, { schemaVersion: 2 }]) {
+      const file = writeSyntheticModel({ metadata });
+      const json = onnxProto.onnx.ModelProto.decode(readFileSync(file)).metadataProps[0]!.value!;
+      assert.notDeepEqual(metadataProblems(JSON.parse(json)), [], JSON.stringify(metadata));
+      await refuses(file, /metadata 'awnet' breaks the contract: /);
+    }
+  });
+
+  it('every shipped model keeps the contract', async () => {
+    for (const file of SHIPPED) {
+      const meta = await readModelMetadata(file);
+      assert.match(meta.version, /^\d+\.\d+\.\d+$/, file);
+    }
   });
 
   it('a service given such a file does not start, and says why', async () => {

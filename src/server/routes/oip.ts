@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Errors } from '../errors.js';
-import { INPUT_NAME, OUTPUT_NAMES, type OutputName } from '../model-metadata.js';
+import { INPUT_NAME, OUTPUT_NAMES, type OutputName } from '../../contract/model-contract.js';
 import type { ServedModel } from '../model-registry.js';
 import { packageVersion } from '../repo-root.js';
 import {

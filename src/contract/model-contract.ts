@@ -2,10 +2,17 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
 /**
- * The JSON stored in the ONNX `metadata_props` entry `awnet` and repeated in the
- * sidecar `models/<name>.json`. The service reads it to label answers, shape inputs
- * and flag adversarial traffic.
+ * The contract between the exporter (export/) and the service (src/server/): tensor names
+ * and shapes of the ONNX graph and the JSON stored in its `metadata_props` entry `awnet`
+ * (repeated in the sidecar `models/<name>.json`). Both sides import it from here, so a
+ * file the exporter writes is exactly what the service accepts (docs/design.md).
  */
+export const INPUT_NAME = 'pixels';
+export const OUTPUT_NAMES = ['logits', 'probabilities', 'adversarial_score'] as const;
+export type OutputName = (typeof OUTPUT_NAMES)[number];
+/** The symbolic batch dimension: every tensor's first dimension, any size. */
+export const BATCH_DIM = 'N';
+
 export const METADATA_KEY = 'awnet';
 export const METADATA_SCHEMA_VERSION = 1;
 
@@ -37,12 +44,7 @@ export const AwnetMetadataSchema = Type.Object(
       /** pgd, fgsm-rs or n-fgsm (see the train command); absent in models that trained with PGD before it was recorded. */
       name: Type.Optional(Type.String({ minLength: 1 })),
     }),
-    variant: Type.Union([
-      Type.Literal('static'),
-      Type.Literal('dynamic-only'),
-      Type.Literal('mixbn-single-bn'),
-      Type.Literal('awnet'),
-    ]),
+    variant: Type.Union([Type.Literal('static'), Type.Literal('dynamic-only'), Type.Literal('mixbn-single-bn'), Type.Literal('awnet')]),
     preset: Type.String({ minLength: 1 }),
     /**
      * Whether adversarial_score comes from a router. A model without one (the static
@@ -80,4 +82,45 @@ export function parseMetadata(json: string): AwnetMetadata {
 export function metadataJson(meta: AwnetMetadata): string {
   assertMetadata(meta);
   return JSON.stringify(meta);
+}
+
+/** A dimension as ONNX records it: a size, or a symbolic name such as the batch dimension. */
+export type Dim = number | string;
+
+/** The shape of every graph tensor for a model of this input and number of classes. */
+export function tensorShapes(input: AwnetMetadata['input'], classes: number): Readonly<Record<typeof INPUT_NAME | OutputName, Dim[]>> {
+  return {
+    pixels: [BATCH_DIM, input.channels, input.height, input.width],
+    logits: [BATCH_DIM, classes],
+    probabilities: [BATCH_DIM, classes],
+    adversarial_score: [BATCH_DIM],
+  };
+}
+
+/** What the service sees of a graph: the shapes of its inputs and outputs, by name. */
+export interface GraphSignature {
+  readonly inputs: ReadonlyMap<string, readonly Dim[]>;
+  readonly outputs: ReadonlyMap<string, readonly Dim[]>;
+}
+
+/** How `graph` departs from the contract for `meta` (already valid), or [] when it keeps it. */
+export function graphProblems(graph: GraphSignature, meta: AwnetMetadata): string[] {
+  const expected = tensorShapes(meta.input, meta.labels.length);
+  const pixels = graph.inputs.get(INPUT_NAME);
+  if (!pixels || pixels.length !== 4) return [`graph input '${INPUT_NAME}' [N, C, H, W] missing`];
+  const [, c, h, w] = pixels;
+  const { channels, height, width } = meta.input;
+  const problems: string[] = [];
+  if (c !== channels || h !== height || w !== width) {
+    problems.push(`graph input '${INPUT_NAME}' is [${pixels.join(', ')}], metadata says C=${channels} H=${height} W=${width}`);
+  }
+  for (const name of OUTPUT_NAMES) {
+    if (!graph.outputs.has(name)) problems.push(`graph output '${name}' missing`);
+  }
+  // A symbolic class dimension cannot be checked before running the graph.
+  const k = graph.outputs.get('logits')?.[1];
+  if (typeof k === 'number' && k !== expected.logits[1]) {
+    problems.push(`logits have ${k} classes but metadata lists ${meta.labels.length} labels`);
+  }
+  return problems;
 }
