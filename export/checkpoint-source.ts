@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { CHECKPOINT_JSON, loadCheckpoint, readCheckpointMeta, type LoadedCheckpoint } from '../src/model/checkpoint.js';
 import type { CheckpointMeta, JsonValue } from '../src/model/checkpoint.js';
 import { ModelError } from '../src/model/errors.js';
 import type { Variant } from '../src/model/types.js';
+import { CHECKPOINTS_DIR, findCheckpoint, LATEST } from '../src/contract/run-directory.js';
 import { ExportError } from './errors.js';
 
 /** What the train command records about a run, as far as the export needs it. */
@@ -21,23 +21,18 @@ export interface TrainingRecord {
   readonly mode?: string;
 }
 
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
-}
-
 /**
  * A checkpoint directory, or a run directory of the train command (its newest checkpoint,
- * `checkpoints/latest`, is taken).
+ * `checkpoints/latest`, is taken): the rule every command shares (src/contract/run-directory.ts).
  */
 export async function resolveCheckpointDir(path: string): Promise<string> {
-  if (await isFile(join(path, CHECKPOINT_JSON))) return path;
-  const latest = join(path, 'checkpoints', 'latest');
-  if (await isFile(join(latest, CHECKPOINT_JSON))) return latest;
+  const found = await findCheckpoint(path);
+  if (found) return found.dir;
   const exists = await stat(path).then(() => true, () => false);
   throw new ExportError(
     'EXPORT_CHECKPOINT_NOT_FOUND',
     exists
-      ? `${path} is not a checkpoint: it holds no ${CHECKPOINT_JSON} (nor checkpoints/latest/${CHECKPOINT_JSON} of a training run)`
+      ? `${path} is not a checkpoint: it holds no ${CHECKPOINT_JSON} (nor ${CHECKPOINTS_DIR}/${LATEST}/${CHECKPOINT_JSON} of a training run)`
       : `checkpoint ${path} does not exist; pass a checkpoint directory (with ${CHECKPOINT_JSON} and weights.bin) or a training run directory`,
   );
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { CIFAR10_DEFAULT_DIR } from '../data/cifar10.js';
 import { FASHION_MNIST_DEFAULT_DIR } from '../data/fashion-mnist.js';
 import { parseDatasetName } from '../data/load.js';
@@ -16,37 +16,9 @@ import { LR_SCHEDULES, type LrScheduleName } from '../train/schedule.js';
 import { defaultEps, TRAIN_DEFAULTS, type TrainSettings } from '../train/settings.js';
 import { trainingAttack, TRAINING_ATTACKS, type TrainingAttackName } from '../train/training-attack.js';
 import { train } from '../train/trainer.js';
-import { reportKnownError } from './known-error.js';
-
-function intArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`"${value}" is not an integer.`);
-  return n;
-}
-
-/** A number, or a fraction such as 8/255. */
-function numberArg(value: string): number {
-  const parts = value.split('/');
-  const n = parts.length === 2 ? Number(parts[0]) / Number(parts[1]) : Number(value);
-  if (parts.length > 2 || !Number.isFinite(n)) throw new InvalidArgumentError(`"${value}" is not a number (a fraction like 8/255 is fine).`);
-  return n;
-}
-
-function numberListArg(value: string): number[] {
-  const list = value.split(',').map((v) => Number(v.trim()));
-  if (value.trim() === '' || list.some((n) => !Number.isFinite(n))) {
-    throw new InvalidArgumentError(`"${value}" is not a comma-separated list of numbers (e.g. 1,10).`);
-  }
-  return list;
-}
-
-function intListArg(value: string): number[] {
-  const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n))) {
-    throw new InvalidArgumentError(`"${value}" is not a comma-separated list of integers (e.g. 16,32,64).`);
-  }
-  return list;
-}
+import { checkpointOrSelf } from '../contract/run-directory.js';
+import { nonNegativeInt, nonNegativeNumber, nonNegativeNumberList, number, positiveInt, positiveIntList } from './options.js';
+import { action } from './report.js';
 
 interface RawOptions {
   preset: string;
@@ -180,27 +152,27 @@ export function registerTrainCommand(program: Command): void {
     .addOption(new Option('--mode <name>', 'objective').choices(TRAIN_MODES).default(d.mode))
     .addOption(new Option('--dataset <name>', 'training data').choices(DATASET_NAMES).default(d.dataset))
     .option('--data-dir <dir>', `dataset directory (defaults: fashion-mnist ${FASHION_MNIST_DEFAULT_DIR}, cifar10 ./${CIFAR10_DEFAULT_DIR}; image-folder needs one)`)
-    .option('--limit <n>', 'use only the first N training images (smoke runs)', intArg)
+    .option('--limit <n>', 'use only the first N training images (smoke runs)', positiveInt)
     .option('--skip-corrupt', 'skip corrupt records/files and report how many', false)
-    .option('--val-size <n>', 'training images held out for validation (default: 5000 or a tenth)', intArg)
-    .option('--val-pgd-size <n>', 'validation images attacked with PGD each epoch', intArg, d.valPgdSize)
-    .option('--val-attack-steps <n>', 'PGD steps of the validation attack (step eps/4)', intArg, d.valAttackSteps)
-    .option('--val-adaptive-lambdas <list>', 'λ of the adaptive attacks each validation runs on the images PGD left correct (worst case per image)', numberListArg, [...d.valAdaptiveLambdas])
-    .option('--epochs <n>', 'epochs (with --time-budget: the most epochs the plan may hold)', intArg, d.epochs)
+    .option('--val-size <n>', 'training images held out for validation (default: 5000 or a tenth)', nonNegativeInt)
+    .option('--val-pgd-size <n>', 'validation images attacked with PGD each epoch', nonNegativeInt, d.valPgdSize)
+    .option('--val-attack-steps <n>', 'PGD steps of the validation attack (step eps/4)', positiveInt, d.valAttackSteps)
+    .option('--val-adaptive-lambdas <list>', 'λ of the adaptive attacks each validation runs on the images PGD left correct (worst case per image)', nonNegativeNumberList, [...d.valAdaptiveLambdas])
+    .option('--epochs <n>', 'epochs (with --time-budget: the most epochs the plan may hold)', positiveInt, d.epochs)
     .option(
       '--time-budget <minutes>',
       'finish the whole run, validation included, within this many minutes of wall time: the number of steps is planned from measured ' +
         'throughput (re-planned as it goes) and the learning-rate schedule spans exactly those steps (use --lr-schedule one-cycle or linear-decay)',
-      numberArg,
+      nonNegativeNumber,
     )
-    .option('--batch-size <n>', 'clean images per step (each step trains on them and their PGD versions)', intArg, d.batchSize)
-    .option('--lr <x>', 'peak learning rate', numberArg, d.lr)
+    .option('--batch-size <n>', 'clean images per step (each step trains on them and their PGD versions)', positiveInt, d.batchSize)
+    .option('--lr <x>', 'peak learning rate', number, d.lr)
     .addOption(new Option('--lr-schedule <name>', 'learning-rate schedule (step: ×0.1 at 50% and 75%)').choices(LR_SCHEDULES).default(d.lrSchedule))
-    .option('--warmup-epochs <n>', 'linear warm-up epochs', intArg, d.warmupEpochs)
+    .option('--warmup-epochs <n>', 'linear warm-up epochs', nonNegativeInt, d.warmupEpochs)
     .addOption(new Option('--optimizer <name>', 'optimizer (sgd is momentum SGD)').choices(OPTIMIZERS).default(d.optimizer))
-    .option('--momentum <x>', 'SGD momentum', numberArg, d.momentum)
-    .option('--weight-decay <x>', 'L2 weight decay on conv and dense kernels', numberArg, d.weightDecay)
-    .option('--eps <x>', 'L∞ radius of the training attack (default 0.1 Fashion-MNIST, 8/255 CIFAR-10; 0 trains on clean images only)', numberArg)
+    .option('--momentum <x>', 'SGD momentum', nonNegativeNumber, d.momentum)
+    .option('--weight-decay <x>', 'L2 weight decay on conv and dense kernels', nonNegativeNumber, d.weightDecay)
+    .option('--eps <x>', 'L∞ radius of the training attack (default 0.1 Fashion-MNIST, 8/255 CIFAR-10; 0 trains on clean images only)', nonNegativeNumber)
     .addOption(
       new Option(
         '--attack <name>',
@@ -210,33 +182,33 @@ export function registerTrainCommand(program: Command): void {
         .choices(TRAINING_ATTACKS)
         .default(d.attack),
     )
-    .option('--attack-steps <n>', `PGD steps of the training attack (default ${d.attackSteps}; single-step attacks: 1)`, intArg)
-    .option('--attack-step-size <x>', "step size (defaults: pgd 2.5·eps/steps, fgsm-rs 1.25·eps, n-fgsm eps)", numberArg)
-    .option('--attack-noise <x>', 'half-width of the random start (defaults: eps; n-fgsm 2·eps)', numberArg)
+    .option('--attack-steps <n>', `PGD steps of the training attack (default ${d.attackSteps}; single-step attacks: 1)`, positiveInt)
+    .option('--attack-step-size <x>', "step size (defaults: pgd 2.5·eps/steps, fgsm-rs 1.25·eps, n-fgsm eps)", nonNegativeNumber)
+    .option('--attack-noise <x>', 'half-width of the random start (defaults: eps; n-fgsm 2·eps)', nonNegativeNumber)
     .option(
       '--evasion-share <x>',
       'share of each batch\'s adversarial rows whose attack also drives the router towards "clean" (objective + λ·log P(clean)); ' +
         'they are labelled adversarial for the type head and train the clean-statistics path of MixBN',
-      numberArg,
+      nonNegativeNumber,
       d.evasionShare,
     )
-    .option('--evasion-lambdas <list>', 'λ values the router-evading rows draw from', numberListArg, [...d.evasionLambdas])
+    .option('--evasion-lambdas <list>', 'λ values the router-evading rows draw from', nonNegativeNumberList, [...d.evasionLambdas])
     .option(
       '--benign-share <x>',
       'share of each batch\'s clean rows given a random benign change (noise, JPEG, blur, brightness, contrast), still labelled clean',
-      numberArg,
+      nonNegativeNumber,
       d.benignShare,
     )
-    .option('--beta <x>', 'TRADES β (weight of the KL term)', numberArg, d.tradesBeta)
-    .option('--seed <n>', 'seed of initialisation, split, data order, augmentation and attacks', intArg, d.seed)
+    .option('--beta <x>', 'TRADES β (weight of the KL term)', nonNegativeNumber, d.tradesBeta)
+    .option('--seed <n>', 'seed of initialisation, split, data order, augmentation and attacks', nonNegativeInt, d.seed)
     .option('--no-augment', 'turn off random crop and flip')
-    .option('--checkpoint-every <n>', 'also save a checkpoint every N steps inside an epoch (0: epoch ends only)', intArg, d.checkpointEvery)
+    .option('--checkpoint-every <n>', 'also save a checkpoint every N steps inside an epoch (0: epoch ends only)', nonNegativeInt, d.checkpointEvery)
     .option(
       '--workers <n>',
       'worker threads sharing each step, one backend (one core) each: the batch is split into shards whose PGD attack and gradients run in parallel, ' +
         'and the main thread applies the averaged update. Shards are batch-normalised separately (as in ordinary data-parallel training), ' +
         'so --workers 2 is not bit-identical to --workers 1; a --resume may change it. Not with --mode mtard',
-      intArg,
+      positiveInt,
       d.workers,
     )
     .option('--out <dir>', 'run directory (default runs/<preset>-<variant>-<mode>)')
@@ -244,28 +216,24 @@ export function registerTrainCommand(program: Command): void {
     .option('--teacher-clean <checkpoint>', 'MTARD: the clean teacher (e.g. a static baseline trained with --eps 0)')
     .option('--teacher-adv <checkpoint>', 'MTARD: the robust teacher (e.g. a static baseline trained with pgd-at)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: best available; env AWNET_TF_BACKEND)').choices(BACKEND_NAMES))
-    .option('--stem <n>', 'main network stem width', intArg)
-    .option('--widths <list>', 'main network stage widths, e.g. 16,32,64', intListArg)
-    .option('--blocks <list>', 'main network blocks per stage, e.g. 1,1,1', intListArg)
-    .option('--router-stem <n>', 'router stem width', intArg)
-    .option('--router-widths <list>', 'router stage widths', intListArg)
-    .option('--router-blocks <list>', 'router blocks per stage', intListArg)
-    .option('--omega-beta <x>', 'exponent β of the signal heads ω = (tanh(·) + 1)^β', numberArg)
-    .option('--bn-momentum <x>', 'BatchNorm running-statistics momentum', numberArg)
-    .action(async (raw: RawOptions) => {
-      try {
-        await runTrain(raw);
-      } catch (err) {
-        if (!reportKnownError(err)) throw err;
-      }
-    });
+    .option('--stem <n>', 'main network stem width', positiveInt)
+    .option('--widths <list>', 'main network stage widths, e.g. 16,32,64', positiveIntList)
+    .option('--blocks <list>', 'main network blocks per stage, e.g. 1,1,1', positiveIntList)
+    .option('--router-stem <n>', 'router stem width', positiveInt)
+    .option('--router-widths <list>', 'router stage widths', positiveIntList)
+    .option('--router-blocks <list>', 'router blocks per stage', positiveIntList)
+    .option('--omega-beta <x>', 'exponent β of the signal heads ω = (tanh(·) + 1)^β', nonNegativeNumber)
+    .option('--bn-momentum <x>', 'BatchNorm running-statistics momentum', nonNegativeNumber)
+    .action(action('train', runTrain));
 }
 
 async function runTrain(raw: RawOptions): Promise<void> {
   const log = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
-  const settings = settingsFrom(raw);
+  // Teachers follow the rule of every command that reads a checkpoint: a run directory means its latest.
+  const teacher = async (path: string | undefined): Promise<string | undefined> => (path === undefined ? undefined : (await checkpointOrSelf(path)).dir);
+  const settings = settingsFrom({ ...raw, teacherClean: await teacher(raw.teacherClean), teacherAdv: await teacher(raw.teacherAdv) });
   const backend = await initBackend({ ...(raw.backend !== undefined ? { backend: raw.backend } : {}), log });
   const controller = new AbortController();
   const onSigint = (): void => {

@@ -187,7 +187,7 @@ describe('awnet evaluate (end to end)', () => {
 
     const badEps = await evaluate([join(dir, 'static-ckpt'), '--eps', '1.5']);
     assert.equal(badEps.code, 1);
-    assert.match(badEps.stderr, /--eps must be a number in \[1e-9, 1\]; got "1\.5"/);
+    assert.match(badEps.stderr, /^awnet evaluate: option '--eps <eps>' argument '1\.5' is invalid\. Expected a number in \[1e-9, 1\]\. \[CLI_BAD_USAGE\]$/m);
 
     const badLambda = await evaluate([join(dir, 'static-ckpt'), '--adaptive-lambda', '1,,10']);
     assert.equal(badLambda.code, 1);

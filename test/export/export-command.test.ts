@@ -114,7 +114,7 @@ describe('the export command on a run of the train command', () => {
     const missing = join(work, 'no-such-run');
     await assert.rejects(run(process.execPath, [cli, 'export', '--checkpoint', missing, '--out', join(work, 'x.onnx')]), (err: { code: number; stderr: string }) => {
       assert.equal(err.code, 1);
-      assert.match(err.stderr, /^error \[EXPORT_CHECKPOINT_NOT_FOUND\]: checkpoint .*no-such-run does not exist/m);
+      assert.match(err.stderr, /^awnet export: checkpoint .*no-such-run does not exist[\s\S]*\[EXPORT_CHECKPOINT_NOT_FOUND\]/m);
       return true;
     });
   });

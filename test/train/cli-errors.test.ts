@@ -19,7 +19,7 @@ describe('train command: bad input gives one clear error line', () => {
     const missing = join(dir, 'no-such-dir');
     const r = await runCli([...base(join(dir, 'o1')), '--data-dir', missing]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`^error \\[DATA_DIR_NOT_FOUND\\]: data directory ${missing} does not exist; expected it to hold .*train-images-idx3-ubyte.gz`, 'm'));
+    assert.match(r.stderr, new RegExp(`^awnet train: data directory ${missing} does not exist; expected it to hold .*train-images-idx3-ubyte.gz[\\s\\S]*\\[DATA_DIR_NOT_FOUND\\]`, 'm'));
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 
@@ -32,13 +32,13 @@ describe('train command: bad input gives one clear error line', () => {
     await writeFile(join(data, 'train-labels-idx1-ubyte.gz'), gzipSync(header.subarray(0, 8)));
     const r = await runCli([...base(join(dir, 'o2')), '--data-dir', data]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /error \[DATA_BAD_MAGIC\]: .*train-images-idx3-ubyte\.gz has bad magic number 0x00000801; expected 0x00000803/);
+    assert.match(r.stderr, /awnet train: .*train-images-idx3-ubyte\.gz has bad magic number 0x00000801; expected 0x00000803[\s\S]*\[DATA_BAD_MAGIC\]/);
   });
 
   it('rejects bad option values naming the option and the valid range', async () => {
     const r = await runCli([...base(join(dir, 'o3')), '--batch-size', '1']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /error \[TRAIN_BAD_OPTION\]: --batch-size must be an integer ≥ 2, got 1/);
+    assert.match(r.stderr, /awnet train: --batch-size must be an integer ≥ 2, got 1[\s\S]*\[TRAIN_BAD_OPTION\]/);
     const mode = await runCli([...base(join(dir, 'o4')), '--mode', 'mtard']);
     assert.equal(mode.code, 1);
     assert.match(mode.stderr, /--mode mtard needs --teacher-clean <checkpoint> and --teacher-adv <checkpoint>/);
@@ -47,6 +47,6 @@ describe('train command: bad input gives one clear error line', () => {
     assert.match(choice.stderr, /argument 'bogus' is invalid\. Allowed choices are static, dynamic-only, mixbn-single-bn, awnet/);
     const missingTeacher = await runCli([...base(join(dir, 'o6')), '--mode', 'mtard', '--teacher-clean', join(dir, 'nope'), '--teacher-adv', join(dir, 'nope')]);
     assert.equal(missingTeacher.code, 1);
-    assert.match(missingTeacher.stderr, /error \[CHECKPOINT_MISSING\]: checkpoint directory .*nope does not exist/);
+    assert.match(missingTeacher.stderr, /awnet train: checkpoint directory .*nope does not exist[\s\S]*\[CHECKPOINT_MISSING\]/);
   });
 });

@@ -1,12 +1,13 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { VARIANTS } from '../src/model/architecture.js';
-import { PRESET_NAMES } from '../src/model/presets.js';
-import type { Variant } from '../src/model/types.js';
-import { DATASET_NAMES } from '../src/data/types.js';
-import { BACKEND_NAMES, initBackend, type BackendName } from '../src/tf/backend.js';
-import { DEFAULT_FPR, exportCheckpoint, type ExportOptions } from './export-checkpoint.js';
-import { DEFAULT_OPSET } from './onnx-graph.js';
-import { reportKnownError } from '../src/cli/known-error.js';
+import { Option, type Command } from 'commander';
+import { DEFAULT_FPR, exportCheckpoint, type ExportOptions } from '../../export/export-checkpoint.js';
+import { DEFAULT_OPSET } from '../../export/onnx-graph.js';
+import { DATASET_NAMES } from '../data/types.js';
+import { VARIANTS } from '../model/architecture.js';
+import { PRESET_NAMES } from '../model/presets.js';
+import type { Variant } from '../model/types.js';
+import { BACKEND_NAMES, initBackend, type BackendName } from '../tf/backend.js';
+import { nonNegativeInt, nonNegativeNumber, positiveInt, rate } from './options.js';
+import { action } from './report.js';
 
 interface ExportFlags {
   readonly checkpoint: string;
@@ -28,20 +29,6 @@ interface ExportFlags {
   readonly evaluationModel?: string;
   readonly opset: number;
   readonly backend?: BackendName;
-}
-
-function intArg(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-  return n;
-}
-
-/** A number; fractions such as 8/255 are accepted. */
-function numberArg(value: string): number {
-  const fraction = /^\s*([0-9.]+)\s*\/\s*([0-9.]+)\s*$/.exec(value);
-  const n = fraction ? Number(fraction[1]) / Number(fraction[2]) : Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
-  return n;
 }
 
 function optionsFrom(f: ExportFlags, log: (line: string) => void): ExportOptions {
@@ -83,24 +70,24 @@ export function registerExportCommand(program: Command): void {
     .option('--version <version>', 'model version (default 1.0.0)')
     .addOption(new Option('--expect-preset <name>', 'fail unless the checkpoint holds this preset').choices(PRESET_NAMES))
     .addOption(new Option('--expect-variant <name>', 'fail unless the checkpoint holds this variant').choices(VARIANTS))
-    .option('--fpr <rate>', 'target false-positive rate of the flagging threshold on clean validation images', numberArg, DEFAULT_FPR)
-    .option('--calibration-size <n>', 'calibrate on the first N validation images (default: all of them)', intArg)
+    .option('--fpr <rate>', 'target false-positive rate of the flagging threshold on clean validation images', rate, DEFAULT_FPR)
+    .option('--calibration-size <n>', 'calibrate on the first N validation images (default: all of them)', positiveInt)
     .addOption(new Option('--dataset <name>', 'calibration dataset (default: the one the checkpoint was trained on)').choices(DATASET_NAMES))
     .option('--data-dir <dir>', 'dataset directory (default: the training run\'s, else the dataset\'s standard location)')
-    .option('--val-size <n>', 'validation images held out in training (default: what the run recorded)', intArg)
-    .option('--split-seed <n>', 'seed of the train/validation split (default: the run\'s seed)', intArg)
+    .option('--val-size <n>', 'validation images held out in training (default: what the run recorded)', nonNegativeInt)
+    .option('--split-seed <n>', 'seed of the train/validation split (default: the run\'s seed)', nonNegativeInt)
     .option('--skip-corrupt', 'skip corrupt dataset records instead of failing')
-    .option('--attack-eps <x>', 'L∞ eps of the training attack for the metadata (default: what the run recorded)', numberArg)
-    .option('--attack-steps <n>', 'PGD steps of the training attack for the metadata (default: what the run recorded)', intArg)
+    .option('--attack-eps <x>', 'L∞ eps of the training attack for the metadata (default: what the run recorded)', nonNegativeNumber)
+    .option('--attack-steps <n>', 'PGD steps of the training attack for the metadata (default: what the run recorded)', nonNegativeInt)
     .option('--evaluation <json>', 'the evaluate command\'s --out report; its figures for this model go into the metadata')
     .option('--evaluation-model <name>', 'which model of the evaluation report this is (default: matched by checkpoint)')
-    .option('--opset <n>', `ONNX opset (≥ ${DEFAULT_OPSET})`, intArg, DEFAULT_OPSET)
+    .option('--opset <n>', `ONNX opset (≥ ${DEFAULT_OPSET})`, positiveInt, DEFAULT_OPSET)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend for calibration (default: best available; env AWNET_TF_BACKEND)').choices(BACKEND_NAMES))
-    .action(async (flags: ExportFlags) => {
-      const log = (line: string): void => {
-        process.stdout.write(`${line}\n`);
-      };
-      try {
+    .action(
+      action('export', async (flags: ExportFlags) => {
+        const log = (line: string): void => {
+          process.stdout.write(`${line}\n`);
+        };
         const beforeLoad = async (): Promise<void> => {
           await initBackend({ ...(flags.backend !== undefined ? { backend: flags.backend } : {}), log });
         };
@@ -113,8 +100,6 @@ export function registerExportCommand(program: Command): void {
             `${result.metadata.router ? '' : '; no router: adversarial_score is always 0'}\n` +
             `  operators: ${result.opTypes.join(', ')}`,
         );
-      } catch (err) {
-        if (!reportKnownError(err)) throw err;
-      }
-    });
+      }),
+    );
 }
