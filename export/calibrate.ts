@@ -15,6 +15,26 @@ export interface Threshold {
 }
 
 /**
+ * Images a threshold for this target FPR needs before it means much: 10/fpr, so that about ten
+ * calibration images lie above it. With fewer, the threshold rests on a handful of scores (or,
+ * under 1/fpr, on the highest one alone) and the served false-positive rate is a guess.
+ */
+export function minimumCalibrationImages(targetFpr: number): number {
+  return Math.ceil(10 / targetFpr - 1e-9);
+}
+
+/** The loud warning for a threshold calibrated on too few images, or null when there are enough. */
+export function calibrationWarning(images: number, targetFpr: number): string | null {
+  const minimum = minimumCalibrationImages(targetFpr);
+  if (images >= minimum) return null;
+  return (
+    `WARNING: the flagging threshold is calibrated on only ${images} clean images; a target FPR of ${targetFpr} ` +
+    `needs at least ${minimum} (10/FPR) for the served false-positive rate to be near it. ` +
+    'Calibrate on more validation images (--calibration-size, --val-size) or choose a larger --fpr.'
+  );
+}
+
+/**
  * A threshold that flags at most ⌊fpr·n⌋ of the given clean scores: the (1 − fpr) empirical
  * quantile, taken as an order statistic so that ties cannot push the false-positive rate on
  * the calibration set above the target. It is placed midway between the highest score left

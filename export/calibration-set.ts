@@ -4,7 +4,7 @@ import type { DatasetName } from '../src/data/types.js';
 import { variantFeatures } from '../src/model/architecture.js';
 import type { Model } from '../src/model/types.js';
 import { defaultValSize } from '../src/train/settings.js';
-import { adversarialScores, DEFAULT_FPR, thresholdForFpr, type Threshold } from './calibrate.js';
+import { adversarialScores, calibrationWarning, DEFAULT_FPR, thresholdForFpr, type Threshold } from './calibrate.js';
 import type { TrainingRecord } from './checkpoint-source.js';
 import { ExportError } from './errors.js';
 
@@ -93,8 +93,12 @@ export async function calibrateThreshold(model: Model, options: CalibrationOptio
   const set = await calibrationSet(model, options, record);
   const { batch } = set;
   const scores = variantFeatures(model.config.variant).router ? adversarialScores(model, batch.images, batch.count) : new Float32Array(batch.count);
+  const threshold = thresholdForFpr(scores, options.fpr ?? DEFAULT_FPR);
+  // A model without a router flags nothing whatever its threshold: no warning for it.
+  const warning = variantFeatures(model.config.variant).router ? calibrationWarning(threshold.calibrationImages, threshold.targetFpr) : null;
+  if (warning !== null) options.log?.(warning);
   return {
-    threshold: thresholdForFpr(scores, options.fpr ?? DEFAULT_FPR),
+    threshold,
     labels: set.labels,
     dataset: set.dataset,
     split: set.split,

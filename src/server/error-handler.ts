@@ -10,10 +10,19 @@ export interface RetryAfter {
   readonly retryAfterSeconds?: number;
 }
 
+/**
+ * Fastify already starts a validation message with its context ("querystring/top_k must be
+ * >= 1"); the context is added only where it does not, so no word is said twice.
+ */
+export function validationMessage(error: Pick<FastifyError, 'message' | 'validationContext'>): string {
+  const context = error.validationContext ?? 'request';
+  return error.message.startsWith(context) ? error.message : `${context} ${error.message}`;
+}
+
 /** Maps Fastify's, the multipart plugin's and Node's errors onto the catalogue. */
 export function toServiceError(error: FastifyError, request: FastifyRequest, bodyLimit: number, maxFiles: number): ServiceError {
   if (isServiceError(error)) return error;
-  if (error.validation) return new Errors.INVALID_REQUEST(`${error.validationContext ?? 'request'} ${error.message}`);
+  if (error.validation) return new Errors.INVALID_REQUEST(validationMessage(error));
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
     case 'FST_REQ_FILE_TOO_LARGE':

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { adversarialScores, thresholdForFpr } from '../../export/calibrate.js';
+import { adversarialScores, calibrationWarning, minimumCalibrationImages, thresholdForFpr } from '../../export/calibrate.js';
 import { buildConfig, createModel } from '../../src/model/index.js';
 
 test('the threshold flags at most the target fraction of calibration scores', () => {
@@ -58,4 +58,16 @@ test('adversarialScores is 1 − P(clean) of the model, batch by batch, and 0 wi
   const baseline = createModel(buildConfig('fmnist-tiny', 'static', { main: { stem: 4, widths: [4, 8] } }), 3);
   assert.deepEqual([...adversarialScores(baseline, images, n, 4)], [0, 0, 0, 0, 0]);
   baseline.dispose();
+});
+
+test('a threshold calibrated on fewer than 10/FPR images gets a warning naming the count and the minimum', () => {
+  assert.equal(minimumCalibrationImages(0.01), 1000);
+  assert.equal(minimumCalibrationImages(0.05), 200);
+  assert.equal(minimumCalibrationImages(0.001), 10_000);
+  assert.equal(calibrationWarning(1000, 0.01), null);
+  assert.equal(calibrationWarning(5000, 0.01), null);
+  const warning = calibrationWarning(30, 0.01);
+  assert.ok(warning !== null);
+  assert.match(warning, /^WARNING: .*only 30 clean images; a target FPR of 0\.01 needs at least 1000 \(10\/FPR\)/);
+  assert.match(calibrationWarning(999, 0.01) ?? '', /at least 1000/);
 });
