@@ -3,7 +3,6 @@ import { registerEvaluateCommand } from './evaluate.js';
 import { registerExportCommand } from './export.js';
 import { useErrorFormat } from './report.js';
 import { registerTrainCommand } from './train.js';
-import { registerPrometheusRuleCommand } from './prometheus-rule.js';
 
 /**
  * The `awnet` program with every command. `configure` runs before the commands are added, so
@@ -12,7 +11,6 @@ import { registerPrometheusRuleCommand } from './prometheus-rule.js';
 export function awnetProgram(configure: (program: Command) => void = () => undefined): Command {
   const program = new Command().name('awnet').description('Train, evaluate and export AW-Net models.').showHelpAfterError("(run 'awnet <command> --help' for its options)");
   configure(program);
-  registerPrometheusRuleCommand(program);
   registerTrainCommand(program);
   registerEvaluateCommand(program);
   registerExportCommand(program);
