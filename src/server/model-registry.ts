@@ -5,6 +5,7 @@ import { Errors } from './errors.js';
 import { InferencePool } from './inference-pool.js';
 import type { ServiceMetrics } from './metrics.js';
 import { readModelMetadata, type ModelMetadata } from './model-metadata.js';
+import { runnableProviders } from './provider-choice.js';
 
 export type ModelSettings = Pick<
   Config,
@@ -27,10 +28,11 @@ export interface ModelLog {
 /** Builds the engine that runs a model's batches; the default is a pool of onnxruntime workers. */
 export type EngineFactory = (file: string, metadata: ModelMetadata, settings: ModelSettings, log: ModelLog) => Promise<BatchEngine>;
 
+/** Providers whose libraries are missing are left out (provider-choice.ts); the fallback is still judged against the configured list. */
 export const workerPoolEngine: EngineFactory = (file, metadata, settings, log) =>
   InferencePool.start({
     file,
-    providers: settings.executionProviders,
+    providers: runnableProviders(settings.executionProviders, log),
     intraOpThreads: settings.intraOpThreads,
     workers: settings.workers,
     shape: metadata.input,
