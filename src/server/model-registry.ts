@@ -5,7 +5,7 @@ import { Errors } from './errors.js';
 import { InferencePool } from './inference-pool.js';
 import type { ServiceMetrics } from './metrics.js';
 import { readModelMetadata, type ModelMetadata } from './model-metadata.js';
-import { runnableProviders } from './provider-choice.js';
+import { runnableProviders } from './cuda-probe.js';
 
 export type ModelSettings = Pick<
   Config,

@@ -4,8 +4,7 @@ import { mkdirSync, mkdtempSync, openSync, readSync, closeSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { elfNeeded, probeCuda, systemProbeEnv, type ProbeEnv } from '../../src/server/cuda-probe.js';
-import { chooseProviders } from '../../src/server/provider-choice.js';
+import { chooseProviders, elfNeeded, probeCuda, systemProbeEnv, type ProbeEnv } from '../../src/server/cuda-probe.js';
 import { repoRoot } from '../../src/server/repo-root.js';
 import { writeSyntheticModel } from './synthetic-model.js';
 
