@@ -1,5 +1,5 @@
 import { buildApp } from './server/app.js';
-import { ConfigError, loadConfig, type Config } from './server/config.js';
+import { ConfigError, loadConfig, unreadLookalikes, type Config } from './server/config.js';
 
 let config: Config;
 try {
@@ -17,6 +17,9 @@ try {
 } catch (error) {
   process.stderr.write(`awnet-serve: could not start: ${(error as Error).message}\n`);
   process.exit(1);
+}
+for (const { variable, instead } of unreadLookalikes()) {
+  app.log.warn(`${variable} is set but not read: the service reads ${instead} only (listening on ${config.host}:${config.port})`);
 }
 
 let stopping = false;

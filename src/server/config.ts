@@ -165,3 +165,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: oneOf(env, 'AWNET_LOG_LEVEL', LOG_LEVELS, 'info'),
   });
 }
+
+/**
+ * Variables other servers read that this one does not. A plain PORT would otherwise be ignored
+ * without a word, and the service found on 8080 instead of where it was asked to listen.
+ */
+export function unreadLookalikes(env: Env = process.env): { readonly variable: string; readonly instead: ConfigKey }[] {
+  const pairs = [
+    ['PORT', 'AWNET_PORT'],
+    ['HOST', 'AWNET_HOST'],
+  ] as const;
+  return pairs.filter(([variable, instead]) => env[variable] !== undefined && env[instead] === undefined).map(([variable, instead]) => ({ variable, instead }));
+}

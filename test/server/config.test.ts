@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CONFIG_KEYS, ConfigError, loadConfig } from '../../src/server/config.js';
+import { CONFIG_KEYS, ConfigError, loadConfig, unreadLookalikes } from '../../src/server/config.js';
 import { repoRoot } from '../../src/server/repo-root.js';
 import { writeSyntheticModel } from './synthetic-model.js';
 
@@ -138,5 +138,15 @@ describe('config', () => {
     });
     assert.notEqual(result.status, 0);
     assert.match(result.stderr, /AWNET_MAX_BATCH_DELAY_MS: 'soon' is not a whole number; valid: an integer from 0 to 1000/);
+  });
+});
+
+describe('variables the service does not read', () => {
+  it('a plain PORT or HOST is named, unless the AWNET_ variable is set too', () => {
+    assert.deepEqual(unreadLookalikes({ PORT: '9000' }), [{ variable: 'PORT', instead: 'AWNET_PORT' }]);
+    assert.deepEqual(unreadLookalikes({ PORT: '9000', HOST: '::' }).map((l) => l.variable), ['PORT', 'HOST']);
+    assert.deepEqual(unreadLookalikes({ PORT: '9000', AWNET_PORT: '9000' }), []);
+    assert.deepEqual(unreadLookalikes({}), []);
+    assert.equal(loadConfig({ ...base, PORT: '9000' }).port, 8080, 'and it really is not read');
   });
 });

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { DEFAULT_MODEL_FILES } from '../../src/server/config.js';
+import { readModelMetadata } from '../../src/server/model-metadata.js';
+import { repoRoot } from '../../src/server/repo-root.js';
+import { runCli, TINY_MODEL_ARGS } from '../train/helpers.js';
+import { SAMPLES, testImagePixels } from './samples.js';
+import { alive, listening, README, scratchCheckout, servicePid, shell, shellLine, tableCommand, type Shell } from './shell.js';
+
+interface Classified {
+  model: { name: string };
+  results: { label: string }[];
+}
+
+/**
+ * The README's serve and export examples, run as written in a scratch checkout. Two things
+ * differ from a newcomer's terminal: `npm start` skips its rebuild (--ignore-scripts; the
+ * test runs from that build) and the port is a free one instead of 8080.
+ */
+const NO_REBUILD = (command: string): string => command.replace(/\bnpm start\b/, 'npm start --ignore-scripts');
+const onPort = (command: string, address: string): string => command.replaceAll('localhost:8080', address);
+
+/** SIGTERM to what the README started (npm), then whether the server it started is gone too. */
+async function stop(server: Shell): Promise<{ code: number | string; orphaned: boolean }> {
+  const pid = servicePid(server.output());
+  server.child.kill('SIGTERM');
+  const code = await server.exited;
+  const deadline = Date.now() + 5000;
+  while (alive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const orphaned = alive(pid);
+  if (orphaned) process.kill(pid, 'SIGKILL');
+  return { code, orphaned };
+}
+
+describe('README examples, run as written', () => {
+  let dir = '';
+  before(async () => {
+    dir = scratchCheckout();
+    // The run the README's export example reads: a tiny one, trained here.
+    const train = await runCli(['train', '--epochs', '1', '--limit', '48', '--val-size', '16', '--val-pgd-size', '4', '--val-attack-steps', '1',
+      '--attack-steps', '1', '--batch-size', '16', '--checkpoint-every', '0', ...TINY_MODEL_ARGS, '--out', path.join(dir, 'runs', 'awnet')]);
+    assert.equal(train.code, 0, train.stderr);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the sample images are the Fashion-MNIST test images they are said to be', async () => {
+    for (const sample of SAMPLES) {
+      const file = path.join(repoRoot(), sample.file);
+      assert.ok(README.includes(sample.file) || readFileSync(path.join(repoRoot(), 'docs/api.md'), 'utf8').includes(sample.file), `${sample.file} is used`);
+      const decoded = await sharp(file).greyscale().raw().toBuffer();
+      const expected = await testImagePixels(sample.index);
+      const worst = Math.max(...decoded.map((v, i) => Math.abs(v - expected[i]!)));
+      assert.ok(sample.format === 'png' ? worst === 0 : worst < 48, `${sample.file}: off by up to ${worst}; node dist/test/readme/samples.js writes it again`);
+    }
+  });
+
+  it('export: a training run directory becomes a model, with a loud warning about its few calibration images', async () => {
+    const command = tableCommand('export');
+    assert.equal(command, 'npm run awnet -- export --checkpoint runs/awnet --out models/my-model.onnx');
+    const exported = shell(command, dir);
+    assert.equal(await exported.exited, 0, exported.output());
+    assert.match(exported.output(), /^WARNING: the flagging threshold is calibrated on only \d+ clean images; a target FPR of 0\.01 needs at least 1000/m);
+    const meta = await readModelMetadata(path.join(dir, 'models', 'my-model.onnx'));
+    assert.equal(meta.name, 'my-model');
+  });
+
+  it('serve: the exported model answers the curl example; SIGTERM to npm start stops the server too', async () => {
+    const serve = tableCommand('serve');
+    assert.equal(serve, 'AWNET_MODELS=models/my-model.onnx npm start');
+    const server = shell(NO_REBUILD(serve), dir, { AWNET_PORT: '0', AWNET_HOST: '127.0.0.1' });
+    try {
+      const address = await listening(server);
+      const curl = shell(onPort(shellLine("curl -s -H 'content-type: image/png' --data-binary @docs/examples/shoe.png"), address), dir);
+      assert.equal(await curl.exited, 0, curl.output());
+      const answer = JSON.parse(curl.output()) as Classified;
+      assert.equal(answer.model.name, 'my-model');
+      assert.equal(answer.results.length, 1);
+    } finally {
+      const { code, orphaned } = await stop(server);
+      assert.equal(orphaned, false, 'the server outlived npm start');
+      assert.equal(code, 0, server.output());
+      assert.match(server.output(), /SIGTERM received: draining/);
+    }
+  });
+
+  it(
+    'npm start: the shipped default model calls the sample a Sneaker, and counts it',
+    { skip: DEFAULT_MODEL_FILES.every((f) => existsSync(path.join(repoRoot(), f))) ? false : 'the shipped models are not there' },
+    async () => {
+      assert.match(shellLine('npm ci && npm start'), /^npm ci && npm start$/);
+      const server = shell(NO_REBUILD('npm start'), dir, { AWNET_PORT: '0', AWNET_HOST: '127.0.0.1' });
+      try {
+        const address = await listening(server);
+        const curl = shell(onPort(shellLine("curl -s -H 'content-type: image/png' --data-binary @docs/examples/shoe.png"), address), dir);
+        assert.equal(await curl.exited, 0, curl.output());
+        const answer = JSON.parse(curl.output()) as Classified;
+        assert.equal(answer.model.name, 'fmnist-tiny-awnet');
+        assert.equal(answer.results[0]!.label, 'Sneaker');
+        const metrics = shell(onPort(shellLine('curl -s localhost:8080/metrics'), address), dir);
+        assert.equal(await metrics.exited, 0);
+        assert.match(metrics.output(), /^awnet_images_flagged_total\{[^}]*model="fmnist-tiny-awnet"[^}]*\} 0$/m);
+        assert.doesNotMatch(server.output(), /FAIL/, 'a quiet start');
+      } finally {
+        assert.deepEqual(await stop(server), { code: 0, orphaned: false }, server.output());
+      }
+    },
+  );
+});
