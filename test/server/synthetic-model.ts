@@ -125,7 +125,7 @@ export function writeSyntheticModel(options: SyntheticModelOptions = {}): string
   nodes.push(node('Softmax', ['logits'], ['probabilities'], [int('axis', 1)]));
 
   const name = options.name ?? 'synthetic';
-  // The exporter's metadata schema (export/metadata.ts), so the service reads what it will really get.
+  // The contract's metadata schema (src/contract/model-contract.ts), so the service reads what it will really get.
   const metadata = {
     schemaVersion: 1,
     name,
