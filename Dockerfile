@@ -49,7 +49,7 @@ COPY package.json package-lock.json .npmrc ./
 RUN --mount=type=secret,id=npm-ca \
     if [ -f /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
     && { [ "$(npm --version)" = "${NPM_VERSION}" ] || npm install --global --no-audit --no-fund "npm@${NPM_VERSION}"; } \
-    && npm pkg delete dependencies.@resvg/resvg-js dependencies.@sinclair/typebox dependencies.@tensorflow/tfjs dependencies.@tensorflow/tfjs-backend-wasm dependencies.cli-progress dependencies.commander optionalDependencies \
+    && npm pkg delete dependencies.@resvg/resvg-js dependencies.@tensorflow/tfjs dependencies.@tensorflow/tfjs-backend-wasm dependencies.cli-progress dependencies.commander optionalDependencies \
     && npm ci --omit=dev --strict-allow-scripts --no-audit --no-fund \
     && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32 node_modules/onnxruntime-node/bin/napi-v6/linux/arm64 \
     && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node \
@@ -76,7 +76,7 @@ ARG NPM_VERSION
 RUN --mount=type=secret,id=npm-ca \
     if [ -f /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
     && { [ "$(npm --version)" = "${NPM_VERSION}" ] || npm install --global --no-audit --no-fund "npm@${NPM_VERSION}"; } \
-    && npm pkg delete dependencies.@resvg/resvg-js dependencies.@sinclair/typebox dependencies.@tensorflow/tfjs dependencies.@tensorflow/tfjs-backend-wasm dependencies.cli-progress dependencies.commander optionalDependencies \
+    && npm pkg delete dependencies.@resvg/resvg-js dependencies.@tensorflow/tfjs dependencies.@tensorflow/tfjs-backend-wasm dependencies.cli-progress dependencies.commander optionalDependencies \
     && npm ci --omit=dev --strict-allow-scripts --onnxruntime-node-install=cuda12 --no-audit --no-fund \
     && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32 node_modules/onnxruntime-node/bin/napi-v6/linux/arm64 \
     && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
