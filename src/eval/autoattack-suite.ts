@@ -40,9 +40,9 @@ function count(values: Int32Array): number {
  *   the per-image worst case, with each part's robust accuracy, time and queries.
  * - `apgd-adaptive`: APGD on min(margin, 0) + λ·log P(clean) (white box, sees the router).
  * - `square-adaptive`: Square on max(margin, 0) − λ·log P(clean) from probabilities and score only.
+ * `config` replaces the version's parameters (tests use tiny ones).
  */
-export function autoAttackSpecs(eps: number, version: AutoAttackVersion): AttackSpec[] {
-  const config = AUTOATTACK_VERSIONS[version];
+export function autoAttackSpecs(eps: number, version: AutoAttackVersion, config: AutoAttackConfig = AUTOATTACK_VERSIONS[version]): AttackSpec[] {
   const suffix = version === 'fast' ? '-fast' : '';
   const labelSuffix = version === 'fast' ? ' (fast)' : '';
   const lambda = DETECTOR_AWARE_LAMBDA;

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { apgdAdaptive, apgdCe, apgdTargeted } from '../../src/attacks/apgd-variants.js';
 import { autoAttackParts, runCascade, type AutoAttackConfig, type CascadePart } from '../../src/attacks/autoattack.js';
-import { fabTargeted } from '../../src/attacks/fab.js';
+import { fabTargeted, projectOntoHyperplane } from '../../src/attacks/fab.js';
 import { modelOracle } from '../../src/attacks/score-oracle.js';
 import { squareAttack } from '../../src/attacks/square.js';
 import { mulberry32 } from '../../src/model/init.js';
@@ -80,6 +80,39 @@ describe('the AutoAttack family', () => {
       }
     });
   }
+
+  it("FAB's projection is the smallest L∞ step onto the hyperplane inside the box", () => {
+    const next = mulberry32(3);
+    const rows = 40;
+    const d = 7;
+    const p = Float32Array.from({ length: rows * d }, () => next());
+    const w = Float32Array.from({ length: rows * d }, () => (next() < 0.15 ? 0 : 2 * next() - 1));
+    const b = Float32Array.from({ length: rows }, () => 3 * next() - 1);
+    const delta = tf.tidy(() => projectOntoHyperplane(tf.tensor2d(p, [rows, d]), tf.tensor2d(w, [rows, d]), tf.tensor1d(b)).dataSync());
+    for (let r = 0; r < rows; r++) {
+      const at = (i: number): number => r * d + i;
+      const c = (b[r] as number) - [...Array(d).keys()].reduce((s, i) => s + (w[at(i)] as number) * (p[at(i)] as number), 0);
+      // Brute force: the gain of moving every coordinate by at most t towards the plane, bisected.
+      const gain = (t: number): number =>
+        [...Array(d).keys()].reduce((s, i) => {
+          const wi = w[at(i)] as number;
+          const room = wi * c > 0 ? 1 - (p[at(i)] as number) : (p[at(i)] as number);
+          return s + Math.abs(wi) * Math.min(t, room);
+        }, 0);
+      let [lo, hi] = [0, 1];
+      for (let k = 0; k < 60; k++) [lo, hi] = gain((lo + hi) / 2) >= Math.abs(c) ? [lo, (lo + hi) / 2] : [(lo + hi) / 2, hi];
+      const step = [...Array(d).keys()].map((i) => delta[at(i)] as number);
+      const norm = Math.max(...step.map(Math.abs));
+      const reached = step.reduce((s, v, i) => s + v * (w[at(i)] as number), 0);
+      step.forEach((v, i) => assert.ok((p[at(i)] as number) + v >= -1e-6 && (p[at(i)] as number) + v <= 1 + 1e-6, `row ${r}: leaves the box`));
+      if (gain(1) >= Math.abs(c)) {
+        assert.ok(Math.abs(norm - hi) < 1e-4, `row ${r}: ‖δ‖∞ ${norm}, smallest ${hi}`);
+        assert.ok(Math.abs(reached - c) < 1e-4, `row ${r}: w·δ ${reached}, needed ${c}`);
+      } else {
+        assert.ok(Math.abs(reached) <= Math.abs(c) && Math.abs(Math.abs(reached) - gain(1)) < 1e-4, `row ${r}: unreachable plane, every coordinate to its bound`);
+      }
+    }
+  });
 
   it('the cascade attacks only the images every earlier part failed on, never those wrong when clean', async () => {
     const model = new LinearModel({ side: 6, seed: 9 });
