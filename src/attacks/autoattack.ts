@@ -96,7 +96,15 @@ function correct(model: Model, x: tf.Tensor4D, labels: Int32Array): Uint8Array {
  * case over all of them. Images never fooled get the first part's example rather than the
  * clean image, so that the router's figures describe attacked inputs.
  */
-export async function runCascade(model: Model, x: tf.Tensor4D, labels: tf.Tensor1D, parts: readonly CascadePart[], seed: string): Promise<CascadeResult> {
+export async function runCascade(
+  model: Model,
+  x: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  parts: readonly CascadePart[],
+  seed: string,
+  /** Told each part's label as it starts (progress). */
+  onPart?: (label: string) => void,
+): Promise<CascadeResult> {
   checkBatch(model, x, labels);
   const n = x.shape[0];
   const per = x.size / Math.max(n, 1);
@@ -106,6 +114,7 @@ export async function runCascade(model: Model, x: tf.Tensor4D, labels: tf.Tensor
   const stats: PartStats[] = [];
   for (const [p, part] of parts.entries()) {
     const rows = [...robust.keys()].filter((i) => robust[i] === 1);
+    onPart?.(part.label);
     const started = performance.now();
     let queries: number | null = null;
     if (rows.length > 0) {

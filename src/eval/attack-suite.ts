@@ -42,7 +42,8 @@ export interface AttackSpec {
   readonly optIn?: boolean;
   /** Progress weight in gradient passes; default steps + 1. */
   readonly cost?: number;
-  run(model: Model, x: tf.Tensor4D, labels: tf.Tensor1D, seed: string): tf.Tensor4D | Promise<AttackOutcome>;
+  /** `onPart` is told the label of each part of a composite attack as it starts. */
+  run(model: Model, x: tf.Tensor4D, labels: tf.Tensor1D, seed: string, onPart?: (label: string) => void): tf.Tensor4D | Promise<AttackOutcome>;
 }
 
 export const ATTACK_IDS = ['fgsm', 'pgd20-s4', 'pgd20-s10', 'cw30', 'adaptive'] as const;

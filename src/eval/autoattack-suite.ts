@@ -69,7 +69,7 @@ export function autoAttackSpecs(eps: number, version: AutoAttackVersion, config:
       },
       optIn: true,
       cost: Math.round(cascadeCost),
-      run: (model, x, labels, seed) => runCascade(model, x, labels, parts, seed),
+      run: (model, x, labels, seed, onPart) => runCascade(model, x, labels, parts, seed, onPart),
     },
     {
       id: `apgd-adaptive${suffix}`,

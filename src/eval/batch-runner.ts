@@ -170,7 +170,9 @@ export async function runBatch(
     for (const spec of plan.stages) {
       await step(async () => {
         const t0 = performance.now();
-        const result = await spec.run(model, x, y, stageSeed(seed, spec, batch));
+        // A composite attack names each part as it starts, so that long stages show where they are.
+        const onPart = (part: string): void => onStep?.({ label: `${spec.label}: ${part}`, units: 0 }, false);
+        const result = await spec.run(model, x, y, stageSeed(seed, spec, batch), onPart);
         const xAdv = result instanceof tf.Tensor ? result : result.xAdv;
         try {
           stages.push(predict(model, xAdv));

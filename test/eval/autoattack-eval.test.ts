@@ -20,6 +20,7 @@ describe('AutoAttack in the evaluate command', () => {
   let model: LinearModel;
   let data: EvalDataset;
   let report: EvaluationReport;
+  const stages = new Set<string>();
   const options = (attacks: EvaluateOptions['attacks'], worstCase?: string[]): EvaluateOptions => ({
     eps: EPS,
     batchSize: 16,
@@ -47,7 +48,7 @@ describe('AutoAttack in the evaluate command', () => {
     data = { name: 'linear', split: 'test', shape: { height: 8, width: 8, channels: 1 }, images, labels, count, labelNames: [...'0123456789'] };
     const entry = { name: 'linear', checkpoint: 'mem:linear', model, threshold: givenThreshold(0.5) };
     // Two batches of the 30 attacked images: the parts' counts are summed over batches.
-    report = await evaluateModels([entry], data, options(autoAttackSpecs(EPS, 'fast', TINY)));
+    report = await evaluateModels([entry], data, { ...options(autoAttackSpecs(EPS, 'fast', TINY)), onProgress: (e) => stages.add(e.stage) });
   });
   after(() => model.dispose());
 
@@ -76,6 +77,10 @@ describe('AutoAttack in the evaluate command', () => {
       assert.ok(a.getsThrough >= 0 && a.getsThrough <= 1 - a.accuracy + 1e-9);
     }
     assert.deepEqual(JSON.parse(JSON.stringify(report)).models[0].attacks[0].parts, aa.parts);
+  });
+
+  it("shows each part of the cascade in the progress as it starts", () => {
+    for (const part of ['APGD-CE', 'APGD-T', 'FAB-T', 'Square']) assert.ok(stages.has(`AutoAttack (fast): ${part}, batch 1/3`), [...stages].join('; '));
   });
 
   it('prints a table per attack with parts', () => {
