@@ -5,6 +5,8 @@ import { apgdCe, apgdTargeted } from '../../src/attacks/apgd-variants.js';
 import { AUTOATTACK_STANDARD, autoAttackParts, runCascade } from '../../src/attacks/autoattack.js';
 import { fabTargeted } from '../../src/attacks/fab.js';
 import { pgd } from '../../src/attacks/pgd.js';
+import { modelOracle } from '../../src/attacks/score-oracle.js';
+import { squareAttack } from '../../src/attacks/square.js';
 import { mulberry32 } from '../../src/model/init.js';
 import { LinearModel } from './linear-model.js';
 import { useWasm } from './tiny-model.js';
@@ -64,7 +66,7 @@ describe('attacks against the exact robust accuracy of a linear model', () => {
     model.dispose();
   });
 
-  it('APGD-CE, APGD-T, FAB-T and the AutoAttack ensemble land within 2 points of the exact value; PGD-20 does not beat them', async (t) => {
+  it('APGD, FAB-T, Square and the AutoAttack ensemble land within 2 points of the exact value; PGD-20 does not beat them', async (t) => {
     const figure = (name: string, run: () => tf.Tensor4D): number => {
       const xAdv = run();
       const a = accuracy(xAdv);
@@ -77,12 +79,15 @@ describe('attacks against the exact robust accuracy of a linear model', () => {
     const ce = figure('APGD-CE', () => apgdCe(model, x, y, { eps, seed: 1 }).xAdv);
     const targeted = figure('APGD-T', () => apgdTargeted(model, x, y, { eps, seed: 1 }).xAdv);
     const fab = figure('FAB-T', () => fabTargeted(model, x, y, { eps, seed: 1 }).xAdv);
+    const sq = await squareAttack(modelOracle(model), x.dataSync() as Float32Array, y.dataSync() as Int32Array, { eps, seed: 1 });
+    const square = figure('Square (5,000 queries)', () => tf.tensor4d(sq.adversarial, x.shape));
     const cascade = await runCascade(model, x, y, autoAttackParts(eps, AUTOATTACK_STANDARD), '1');
     const ensemble = figure('AutoAttack', () => cascade.xAdv);
     t.diagnostic(`cascade: ${cascade.parts.map((p) => `${p.id} on ${p.attacked} → ${p.robust} robust (${p.seconds.toFixed(1)} s)`).join(', ')}`);
     assert.ok(Math.min(ce, targeted) - exact <= TOLERANCE, `best APGD ${Math.min(ce, targeted)} vs exact ${exact}`);
     assert.ok(targeted - exact <= TOLERANCE, `APGD-T ${targeted} vs exact ${exact}`);
     assert.ok(fab - exact <= TOLERANCE, `FAB-T ${fab} vs exact ${exact}`);
+    assert.ok(square - exact <= TOLERANCE, `Square ${square} vs exact ${exact}`);
     assert.ok(ensemble - exact <= TOLERANCE, `AutoAttack ${ensemble} vs exact ${exact}`);
     assert.ok(pgdAcc >= Math.min(ce, targeted) - TOLERANCE, `PGD-20 ${pgdAcc} beats APGD ${Math.min(ce, targeted)}`);
     assert.ok(pgdAcc >= ensemble - TOLERANCE, `PGD-20 ${pgdAcc} beats AutoAttack ${ensemble}`);
