@@ -115,8 +115,8 @@ export function adaptiveAttack(
   return tracker.take();
 }
 
-/** Per-sample best candidate by key (higher wins, first seen wins ties). */
-class BestIterate {
+/** Per-sample best candidate by key (higher wins, first seen wins ties); APGD keeps its adversarial points with it too. */
+export class BestIterate {
   private best: tf.Tensor4D | null = null;
   private bestKey: tf.Tensor1D | null = null;
 
@@ -138,6 +138,12 @@ class BestIterate {
     });
     prev.dispose();
     prevKey.dispose();
+  }
+
+  /** The best key per sample, read back. */
+  keys(): Float32Array {
+    if (this.bestKey === null) throw new Error('no iterate was considered');
+    return Float32Array.from(this.bestKey.dataSync());
   }
 
   take(): tf.Tensor4D {

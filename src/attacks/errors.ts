@@ -19,3 +19,13 @@ export class AttackInputError extends Error {
     this.name = 'AttackInputError';
   }
 }
+
+/** A score oracle (the service over HTTP) failed or answered something unusable. */
+export class AttackOracleError extends Error {
+  readonly code = 'ATTACK_ORACLE_FAILED';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'AttackOracleError';
+  }
+}

@@ -5,6 +5,7 @@ import { parseDatasetName } from '../data/load.js';
 import { DATASET_NAMES, type DatasetName } from '../data/types.js';
 import { benignEvaluationSet } from '../data/corruptions.js';
 import { ATTACK_IDS, ATTACK_PRESETS, parseLambdaList, TARGET_ADAPTIVE_LAMBDAS } from '../eval/attack-suite.js';
+import { describeVersions } from '../eval/autoattack-suite.js';
 import type { ProgressEvent } from '../eval/evaluate.js';
 import { DEFAULT_CURVE_STEPS, runEvaluation } from '../eval/run-evaluation.js';
 import { parseThresholdChoice, type ThresholdChoice } from '../eval/threshold.js';
@@ -70,7 +71,7 @@ export function registerEvaluateCommand(program: Command): void {
   program
     .command('evaluate')
     .description(
-      'Evaluate checkpoints side by side on a test set: clean accuracy, FGSM, PGD-20 (step eps/4 and eps/10), CW∞-30 and the adaptive attack; W-Robust Acc and router ROC-AUC per attack and for the per-image worst case; ' +
+      'Evaluate checkpoints side by side on a test set: clean accuracy, FGSM, PGD-20 (step eps/4 and eps/10), CW∞-30 and the adaptive attack (and on request AutoAttack and detector-aware APGD and Square); W-Robust Acc and router ROC-AUC per attack and for the per-image worst case; ' +
         'what the service would flag and let through at the threshold `export` calibrates; accuracy and flag rate under benign changes; a robustness curve (SVG and PNG).',
     )
     .argument('<checkpoints...>', 'checkpoint directories, or training run directories (their latest checkpoint)')
@@ -83,9 +84,10 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--seed <n>', 'seed of the random starts and the benign noise', nonNegativeInt, 0)
     .option(
       '--attacks <ids>',
-      `comma-separated subset of: ${ATTACK_IDS.join(', ')} (adaptive: one per λ, ids adaptive-l<λ> when there are several), or the preset ${Object.entries(ATTACK_PRESETS)
+      `comma-separated subset of: ${ATTACK_IDS.join(', ')} (adaptive: one per λ, ids adaptive-l<λ> when there are several), or the presets ${Object.entries(ATTACK_PRESETS)
         .map(([name, ids]) => `${name} (${ids.join(', ')})`)
-        .join(', ')} (default: all)`,
+        .join(', ')}. ${describeVersions()}. AutoAttack (aa, aa-fast) runs APGD-CE, APGD-T, FAB-T and Square each only on the images still robust and reports each part's robust accuracy, seconds and queries; ` +
+        'name its attacks to run them (default: all but the AutoAttack family)',
       nameList,
     )
     .option(

@@ -1,21 +1,36 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { CascadeResult } from '../attacks/autoattack.js';
 import { adaptiveAttack, ADAPTIVE_DEFAULT_STEPS } from '../attacks/adaptive.js';
 import { cwInf, CW_DEFAULT_STEPS } from '../attacks/cw.js';
 import { fgsm } from '../attacks/fgsm.js';
 import { pgd } from '../attacks/pgd.js';
 import type { Model } from '../model/types.js';
+import { AUTOATTACK_PRESETS, autoAttackSpecs } from './autoattack-suite.js';
 import { EvalError } from './errors.js';
 
 /** The attack's settings as they are reported (JSON-friendly). */
 export interface AttackParams {
-  readonly kind: 'fgsm' | 'pgd' | 'cw' | 'adaptive';
+  readonly kind: 'fgsm' | 'pgd' | 'cw' | 'adaptive' | 'autoattack' | 'apgd-adaptive' | 'square-adaptive';
   readonly eps: number;
+  /** Iterations; for a Square Attack its query budget per image. */
   readonly steps: number;
+  /** The (initial, for APGD) step size. */
   readonly stepSize: number;
   readonly randomStart: boolean;
   readonly loss: string;
   readonly lambda?: number;
+  /** AutoAttack's version (`standard` or `fast`) for the AutoAttack family. */
+  readonly version?: string;
+  /** APGD-T target classes and restarts, FAB-T iterations and targets, Square queries per image. */
+  readonly targets?: number;
+  readonly restarts?: number;
+  readonly fabSteps?: number;
+  readonly fabTargets?: number;
+  readonly queries?: number;
 }
+
+/** An attack that reports how its parts did (AutoAttack's cascade, a query attack's queries). */
+export type AttackOutcome = CascadeResult;
 
 export interface AttackSpec {
   /** Stable identifier used in JSON and on the command line. */
@@ -23,7 +38,12 @@ export interface AttackSpec {
   /** Column heading in the table. */
   readonly label: string;
   readonly params: AttackParams;
-  run(model: Model, x: tf.Tensor4D, labels: tf.Tensor1D, seed: string): tf.Tensor4D;
+  /** Runs only when named: left out of the default list (the AutoAttack family, being costly). */
+  readonly optIn?: boolean;
+  /** Progress weight in gradient passes; default steps + 1. */
+  readonly cost?: number;
+  /** `onPart` is told the label of each part of a composite attack as it starts. */
+  run(model: Model, x: tf.Tensor4D, labels: tf.Tensor1D, seed: string, onPart?: (label: string) => void): tf.Tensor4D | Promise<AttackOutcome>;
 }
 
 export const ATTACK_IDS = ['fgsm', 'pgd20-s4', 'pgd20-s10', 'cw30', 'adaptive'] as const;
@@ -33,7 +53,7 @@ export type AttackId = (typeof ATTACK_IDS)[number];
  * Named attack lists. `target` is what the product's headline robustness target is stated
  * against: PGD-20 ε/4, CW∞-30 and the adaptive attack, by default at λ 1 and 10.
  */
-export const ATTACK_PRESETS: Readonly<Record<string, readonly string[]>> = { target: ['pgd20-s4', 'cw30', 'adaptive'] };
+export const ATTACK_PRESETS: Readonly<Record<string, readonly string[]>> = { target: ['pgd20-s4', 'cw30', 'adaptive'], ...AUTOATTACK_PRESETS };
 export const TARGET_ADAPTIVE_LAMBDAS: readonly number[] = [1, 10];
 export const DEFAULT_ADAPTIVE_LAMBDAS: readonly number[] = [1];
 
@@ -118,9 +138,17 @@ export function attackSuite(
   ];
 }
 
-/** Whether a list of attack names holds a preset, so its default λ list applies. */
+/**
+ * Every attack `evaluate` can run: the paper's protocol (`attackSuite`), then the AutoAttack
+ * family of both versions, which runs only when named.
+ */
+export function evaluationSuite(eps: number, options: Parameters<typeof attackSuite>[1] = {}): AttackSpec[] {
+  return [...attackSuite(eps, options), ...autoAttackSpecs(eps, 'standard'), ...autoAttackSpecs(eps, 'fast')];
+}
+
+/** Whether a list of attack names holds a preset whose adaptive attacks take the preset's default λ list. */
 export function namesPreset(ids: readonly string[] | undefined): boolean {
-  return ids !== undefined && ids.some((id) => id in ATTACK_PRESETS);
+  return ids !== undefined && ids.some((id) => id in ATTACK_PRESETS && !(id in AUTOATTACK_PRESETS));
 }
 
 /**
@@ -153,7 +181,7 @@ export function expandAttackIds(suite: readonly AttackSpec[], ids: readonly stri
 
 /** Keeps the attacks named in `ids` (see `expandAttackIds`), in the suite's order. */
 export function selectAttacks(suite: readonly AttackSpec[], ids: readonly string[] | undefined): AttackSpec[] {
-  if (ids === undefined) return [...suite];
+  if (ids === undefined) return suite.filter((a) => a.optIn !== true);
   const keep = new Set(expandAttackIds(suite, ids));
   return suite.filter((a) => keep.has(a.id));
 }

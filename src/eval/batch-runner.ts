@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { PartStats } from '../attacks/autoattack.js';
 import type { Model } from '../model/types.js';
 import { curveAttack, type AttackSpec } from './attack-suite.js';
 import { corruptRows, type BenignSetting } from './benign.js';
@@ -21,6 +22,8 @@ export interface BatchOutputs {
   readonly stages: readonly Prediction[];
   /** Wall-clock seconds spent in each stage (attack and prediction); empty with `stages`. */
   readonly seconds: readonly number[];
+  /** Per stage, what its parts did (AutoAttack's cascade, a query attack), else null; empty with `stages`. */
+  readonly parts?: readonly (readonly PartStats[] | null)[];
 }
 
 /** The benign settings, then the attacks of the table followed by the attacked points of the robustness curve. */
@@ -44,7 +47,7 @@ export function planStages(
 
 /** Forward/backward passes a stage costs, the unit of progress: PGD-20 weighs twenty times FGSM. */
 export function stageCost(spec: AttackSpec): number {
-  return spec.params.steps + 1;
+  return spec.cost ?? spec.params.steps + 1;
 }
 
 /** One step of a batch as progress shows it. */
@@ -158,24 +161,29 @@ export async function runBatch(
   }
   const stages: Prediction[] = [];
   const seconds: number[] = [];
-  if (a === 0) return { clean, benign, stages, seconds };
+  const parts: (readonly PartStats[] | null)[] = [];
+  if (a === 0) return { clean, benign, stages, seconds, parts };
   const per = height * width * channels;
   const x = tf.tensor4d(input.images.subarray(0, a * per), [a, height, width, channels]);
   const y = tf.tensor1d(input.labels.subarray(0, a), 'int32');
   try {
     for (const spec of plan.stages) {
-      await step(() => {
+      await step(async () => {
         const t0 = performance.now();
-        const xAdv = spec.run(model, x, y, stageSeed(seed, spec, batch));
+        // A composite attack names each part as it starts, so that long stages show where they are.
+        const onPart = (part: string): void => onStep?.({ label: `${spec.label}: ${part}`, units: 0 }, false);
+        const result = await spec.run(model, x, y, stageSeed(seed, spec, batch), onPart);
+        const xAdv = result instanceof tf.Tensor ? result : result.xAdv;
         try {
           stages.push(predict(model, xAdv));
         } finally {
           xAdv.dispose();
         }
+        parts.push(result instanceof tf.Tensor ? null : result.parts);
         seconds.push((performance.now() - t0) / 1000);
       });
     }
-    return { clean, benign, stages, seconds };
+    return { clean, benign, stages, seconds, parts };
   } finally {
     x.dispose();
     y.dispose();

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import type { Model } from '../model/types.js';
 import { initBackend, type BackendName } from '../tf/backend.js';
-import { attackSuite, selectAttacks } from './attack-suite.js';
+import { evaluationSuite, selectAttacks } from './attack-suite.js';
 import { attackRowsOf, batchRange, planStages, runBatch, type BatchOutputs } from './batch-runner.js';
 import { benignSettings } from './benign.js';
 
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   try {
     await initBackend({ backend: setup.backend, log: () => undefined });
     for (const checkpoint of setup.checkpoints) models.push((await loadCheckpoint(checkpoint)).model);
-    const attacks = selectAttacks(attackSuite(setup.eps, { adaptiveLambdas: setup.adaptiveLambdas, idPerLambda: setup.idPerLambda }), setup.attackIds);
+    const attacks = selectAttacks(evaluationSuite(setup.eps, { adaptiveLambdas: setup.adaptiveLambdas, idPerLambda: setup.idPerLambda }), setup.attackIds);
     const plan = planStages(attacks, setup.curveEps, setup.curveSteps, benignSettings(setup.eps, setup.benignIds));
     const perImage = setup.shape.height * setup.shape.width * setup.shape.channels;
     const count = setup.labels.length;

@@ -48,6 +48,19 @@ export interface WorstCaseResult {
   readonly wRobust: number;
 }
 
+/** One part of a composite attack (a step of AutoAttack's cascade) or a query attack's cost, over all attacked images. */
+export interface PartResult {
+  readonly id: string;
+  readonly label: string;
+  /** Images it ran on: those still robust when its turn came. */
+  readonly attacked: number;
+  /** Robust accuracy after it: attacked images that it and every part before it failed to fool. */
+  readonly accuracy: number;
+  readonly seconds: number;
+  /** Oracle queries it made (score-based attacks), else null. */
+  readonly queries: number | null;
+}
+
 /** One attack's figures for one model. Accuracies are fractions in [0, 1]. */
 export interface AttackResult {
   readonly id: string;
@@ -72,6 +85,8 @@ export interface AttackResult {
   /** Fraction of the adversarial examples misclassified and not flagged. */
   readonly getsThrough: number;
   readonly seconds: number;
+  /** AutoAttack's parts in the order they ran, or a query attack's cost; absent for other attacks. */
+  readonly parts?: readonly PartResult[];
 }
 
 export interface ModelReport {

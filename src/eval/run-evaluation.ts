@@ -6,7 +6,7 @@ import { DATASETS, loadDataset } from '../data/load.js';
 import type { DatasetName } from '../data/types.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { initBackend, type BackendName } from '../tf/backend.js';
-import { attackSuite, DEFAULT_ADAPTIVE_LAMBDAS, expandAttackIds, namesPreset, selectAttacks, TARGET_ADAPTIVE_LAMBDAS } from './attack-suite.js';
+import { DEFAULT_ADAPTIVE_LAMBDAS, evaluationSuite, expandAttackIds, namesPreset, selectAttacks, TARGET_ADAPTIVE_LAMBDAS } from './attack-suite.js';
 import { benignSettings } from './benign.js';
 import { EvalError } from './errors.js';
 import { checkCompatible, checkOptions, evaluateModels, type EvalModel, type ProgressEvent } from './evaluate.js';
@@ -34,7 +34,7 @@ export interface RunEvaluationOptions {
   /** Default: the dataset's eps (0.1 for Fashion-MNIST, 8/255 for CIFAR-10). */
   readonly eps?: number;
   readonly seed: number;
-  /** Attack ids, `adaptive` (every λ) or a preset name (`target`); default all. */
+  /** Attack ids, `adaptive` (every λ) or a preset name (`target`, `autoattack`, `autoattack-fast`); default all but the AutoAttack family. */
   readonly attacks?: readonly string[];
   /** One adaptive attack per λ; default [1], or [1, 10] when `attacks` names a preset. */
   readonly adaptiveLambdas?: readonly number[];
@@ -147,7 +147,7 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
   checkCounts(options);
   const eps = options.eps ?? DATASETS[options.dataset].defaultEps;
   const lambdas = options.adaptiveLambdas ?? (namesPreset(options.attacks) ? TARGET_ADAPTIVE_LAMBDAS : DEFAULT_ADAPTIVE_LAMBDAS);
-  const attacks = selectAttacks(attackSuite(eps, { adaptiveLambdas: lambdas }), options.attacks);
+  const attacks = selectAttacks(evaluationSuite(eps, { adaptiveLambdas: lambdas }), options.attacks);
   const worstCase = options.worstCase === undefined ? undefined : worstCaseIds(attacks, options.worstCase);
   const benign = options.benign === false ? [] : benignSettings(eps, options.benign === true ? undefined : options.benign);
   const curveSteps = options.curveSteps ?? DEFAULT_CURVE_STEPS;

@@ -2,7 +2,7 @@ import type { StagePlan, BatchOutputs } from './batch-runner.js';
 import { EvalError } from './errors.js';
 import { flagRate, getsThrough, worstCase, type Pass } from './flagging.js';
 import { wRobustAccuracy } from './metrics.js';
-import type { AttackResult, BenignResult, EvaluationReport, ModelReport, ThresholdReport, WorstCaseResult } from './report.js';
+import type { AttackResult, BenignResult, EvaluationReport, ModelReport, PartResult, ThresholdReport, WorstCaseResult } from './report.js';
 import { rocAuc } from './roc-auc.js';
 
 function mean(values: Float32Array): number {
@@ -34,6 +34,8 @@ export class ModelOutputs {
   private readonly benign: { predicted: Int32Array; score: Float32Array }[];
   private readonly stages: { predicted: Int32Array; score: Float32Array }[];
   private readonly seconds: number[];
+  /** Per stage, its parts' counts summed over batches (null: a stage without parts). */
+  private readonly parts: ({ id: string; label: string; attacked: number; robust: number; seconds: number; queries: number | null }[] | null)[];
   private hasRouter = true;
 
   constructor(
@@ -46,6 +48,7 @@ export class ModelOutputs {
     this.benign = plan.benign.map(() => pass(count));
     this.stages = plan.stages.map(() => pass(attackCount));
     this.seconds = plan.stages.map(() => 0);
+    this.parts = plan.stages.map(() => null);
   }
 
   /** Stores the outputs of the batch that starts at image `start`. */
@@ -62,6 +65,25 @@ export class ModelOutputs {
       store(this.stages[i], p);
       this.seconds[i] = (this.seconds[i] ?? 0) + (outputs.seconds[i] ?? 0);
     });
+    outputs.parts?.forEach((batchParts, i) => {
+      if (batchParts == null) return;
+      const totals = (this.parts[i] ??= batchParts.map((p) => ({ ...p, attacked: 0, robust: 0, seconds: 0, queries: p.queries === null ? null : 0 })));
+      batchParts.forEach((p, j) => {
+        const t = totals[j];
+        if (t === undefined) return;
+        t.attacked += p.attacked;
+        t.robust += p.robust;
+        t.seconds += p.seconds;
+        if (p.queries !== null) t.queries = (t.queries ?? 0) + p.queries;
+      });
+    });
+  }
+
+  /** The parts of stage s over the first `n` images, or nothing for a stage without parts. */
+  private partsOf(s: number, n: number): { parts?: PartResult[] } {
+    const totals = this.parts[s];
+    if (totals == null) return {};
+    return { parts: totals.map(({ robust, ...t }) => ({ ...t, accuracy: n === 0 ? 0 : robust / n })) };
   }
 
   private pass(p: { predicted: Int32Array; score: Float32Array }): Pass {
@@ -93,6 +115,7 @@ export class ModelOutputs {
         flagRate: flagRate(pass, t, n),
         getsThrough: getsThrough(pass, labels, t, n),
         seconds: this.seconds[s] ?? 0,
+        ...this.partsOf(s, n),
       };
     });
     const attacks = results.slice(0, this.plan.attacks.length);

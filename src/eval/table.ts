@@ -1,3 +1,4 @@
+import { renderPartsTables } from './parts-table.js';
 import type { EvaluationReport, ModelReport, ThresholdReport } from './report.js';
 import { groupedTable, pct, render, type Column } from './table-layout.js';
 
@@ -110,6 +111,7 @@ export function formatTable(report: EvaluationReport): string {
     lines.push('', renderAttackTable(report));
     if (worst !== null) lines.push(`${worst}: an image counts as robust only if every one of these attacks fails on it.`);
     lines.push('', render(aucRows, 1));
+    for (const table of renderPartsTables(report)) lines.push('', table);
   }
   lines.push('', renderProductionTable(report));
   if ((report.models[0]?.benign.length ?? 0) > 0) lines.push('', renderBenignTable(report));
