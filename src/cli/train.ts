@@ -183,7 +183,7 @@ export function registerTrainCommand(program: Command): void {
         .default(d.attack),
     )
     .option('--attack-steps <n>', `PGD steps of the training attack (default ${d.attackSteps}; single-step attacks: 1)`, positiveInt)
-    .option('--attack-step-size <x>', "step size (defaults: pgd 2.5·eps/steps, fgsm-rs 1.25·eps, n-fgsm eps)", nonNegativeNumber)
+    .option('--attack-step-size <x>', "step size (defaults: pgd min(2.5·eps/steps, eps/2), fgsm-rs 1.25·eps, n-fgsm eps)", nonNegativeNumber)
     .option('--attack-noise <x>', 'half-width of the random start (defaults: eps; n-fgsm 2·eps)', nonNegativeNumber)
     .option(
       '--evasion-share <x>',

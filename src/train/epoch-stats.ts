@@ -42,6 +42,8 @@ export interface EpochRecord {
   /** This epoch's checkpoint is the best so far (saved as checkpoints/best). */
   readonly best: boolean;
   readonly catastrophicOverfitting: boolean;
+  /** The validation worst case fell more than 20 points below its best (robustnessCollapse). */
+  readonly robustnessCollapse: boolean;
   /** Seconds of the time budget left after this epoch; null without one. */
   readonly budgetLeftSeconds: number | null;
   readonly time: string;
@@ -87,6 +89,7 @@ export function epochRecord(args: {
   readonly resumedAtStep: number | null;
   readonly best?: boolean;
   readonly catastrophicOverfitting?: boolean;
+  readonly robustnessCollapse?: boolean;
   readonly budgetLeftSeconds?: number | null;
 }): EpochRecord {
   const { sums, val } = args;
@@ -118,6 +121,7 @@ export function epochRecord(args: {
     resumedAtStep: args.resumedAtStep,
     best: args.best ?? false,
     catastrophicOverfitting: args.catastrophicOverfitting ?? false,
+    robustnessCollapse: args.robustnessCollapse ?? false,
     budgetLeftSeconds: args.budgetLeftSeconds ?? null,
     time: new Date().toISOString(),
   };

@@ -20,7 +20,7 @@ export function formatEpoch(r: EpochRecord): string {
     r.valCleanAcc === null
       ? 'no validation'
       : `val clean ${pct(r.valCleanAcc)} fgsm ${pct(r.valFgsmAcc ?? null)} pgd ${pct(r.valPgdAcc)} worst ${pct(r.valWorstAcc ?? null)} W-Robust ${pct(r.valWRobust ?? null)}` +
-        `${r.valRouterAcc === null ? '' : ` router ${pct(r.valRouterAcc)}`}${r.best ? ' [best]' : ''}${r.catastrophicOverfitting ? ' [CATASTROPHIC OVERFITTING]' : ''}`;
+        `${r.valRouterAcc === null ? '' : ` router ${pct(r.valRouterAcc)}`}${r.best ? ' [best]' : ''}${r.catastrophicOverfitting ? ' [CATASTROPHIC OVERFITTING]' : ''}${r.robustnessCollapse ? ' [ROBUSTNESS COLLAPSE]' : ''}`;
   return (
     `epoch ${r.epoch}/${r.epochs}: loss ${r.trainLoss.toFixed(4)} (type ${r.trainLossType.toFixed(3)}, nat ${r.trainLossNat.toFixed(3)}, adv ${r.trainLossAdv.toFixed(3)}) ` +
     `train clean ${pct(r.trainCleanAcc)} adv ${pct(r.trainAdvAcc)}${router} | ${val} | lr ${r.lr.toPrecision(3)} α ${r.alphaNat.toFixed(3)}/${r.alphaAdv.toFixed(3)} | ` +

@@ -35,8 +35,8 @@ export interface TrainerState {
   readonly validationSeconds: number | null;
   /** The best epoch-end checkpoint so far, by validation W-Robust on the worst case. */
   readonly best: BestMark | null;
-  /** FGSM and PGD validation accuracy of every finished epoch (catastrophic-overfitting check). */
-  readonly valHistory: readonly { readonly pgdAcc: number | null; readonly fgsmAcc: number | null }[];
+  /** FGSM, PGD and worst-case validation accuracy of every finished epoch (collapse checks; worstAcc absent in older checkpoints). */
+  readonly valHistory: readonly { readonly pgdAcc: number | null; readonly fgsmAcc: number | null; readonly worstAcc?: number | null }[];
   /** Epochs at which catastrophic overfitting was detected. */
   readonly overfitEpochs: readonly number[];
 }

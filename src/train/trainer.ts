@@ -15,9 +15,9 @@ import { RunFiles } from './run-files.js';
 import { loadTeachers, prepareData, resumeRun, startRun, type TrainerState } from './run-setup.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { attackOf, checkSettings, evasionOf, type TrainSettings } from './settings.js';
-import { ParallelStepRunner, SerialStepRunner, type StepRunner } from './step-runner.js';
+import { ParallelStepRunner, SerialStepRunner, type StepBatch, type StepRunner } from './step-runner.js';
 import type { StepFigures } from './train-step.js';
-import { catastrophicOverfitting, validate } from './validate.js';
+import { catastrophicOverfitting, robustnessCollapse, validate } from './validate.js';
 
 export type { EpochRecord } from './epoch-stats.js';
 
@@ -181,12 +181,21 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
       hooks.onEpochStart?.({ epoch: epoch + 1, epochs: epochsOf(totalSteps), steps: epochSteps(), startStep });
       let lr = learningRate(schedule, state.globalStep);
 
+      const batchAt = (step: number): Promise<StepBatch> => {
+        const pending = trainingBatch(all, order.subarray(step * batchSize, (step + 1) * batchSize), settings, epoch, step);
+        // A prefetched batch a re-plan or an interrupt leaves unused must not become an unhandled rejection.
+        pending.catch(() => undefined);
+        return pending;
+      };
+      let nextBatch = startStep < epochSteps() ? batchAt(startStep) : null;
       for (let step = startStep; step < epochSteps(); step++) {
         const t0 = performance.now();
         lr = learningRate(schedule, state.globalStep);
         setLearningRate(optimizer, lr);
-        const indices = order.subarray(step * batchSize, (step + 1) * batchSize);
-        const batch = await trainingBatch(all, indices, settings, epoch, step);
+        const batch = await (nextBatch ?? batchAt(step));
+        // The next batch (benign changes, JPEG round trips in libvips' threads) is assembled on the
+        // main thread while the workers attack and differentiate this one.
+        nextBatch = step + 1 < epochSteps() ? batchAt(step + 1) : null;
         const figures = await runner.step(batch, {
           attack,
           evasion,
@@ -246,6 +255,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
         seed: hashSeed(settings.seed, 0x7a1, epoch),
       });
       const overfit = catastrophicOverfitting(state.valHistory, val);
+      const collapse = robustnessCollapse(state.valHistory, val);
       const isBest = val.wRobust !== null && (state.best === null || val.wRobust > state.best.valWRobust);
       const valSeconds = (performance.now() - v0) / 1000;
       const record = epochRecord({
@@ -260,6 +270,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
         resumedAtStep,
         best: isBest,
         catastrophicOverfitting: overfit,
+        robustnessCollapse: collapse,
         budgetLeftSeconds: budget ? budget.leftSeconds(seconds()) : null,
       });
       state = {
@@ -268,7 +279,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
         stepInEpoch: 0,
         sums: ZERO_SUMS,
         lastRecord: record,
-        valHistory: [...state.valHistory, { pgdAcc: val.pgdAcc, fgsmAcc: val.fgsmAcc }],
+        valHistory: [...state.valHistory, { pgdAcc: val.pgdAcc, fgsmAcc: val.fgsmAcc, worstAcc: val.worstAcc }],
         overfitEpochs: overfit ? [...state.overfitEpochs, epoch + 1] : state.overfitEpochs,
         best:
           isBest && val.wRobust !== null && val.worstAcc !== null
@@ -280,6 +291,14 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
           `!!! CATASTROPHIC OVERFITTING at epoch ${epoch + 1}: validation PGD accuracy fell to ${(100 * (val.pgdAcc ?? 0)).toFixed(1)} % ` +
             `while FGSM accuracy holds at ${(100 * (val.fgsmAcc ?? 0)).toFixed(1)} %. The single-step attack no longer finds adversarial examples; ` +
             `the best checkpoint (${files.best}, epoch ${state.best?.epoch ?? '–'}) is kept. Lower --lr, use --attack n-fgsm or a multi-step attack.`,
+        );
+      }
+      if (collapse && !overfit) {
+        const bestWorst = Math.max(...state.valHistory.map((h) => h.worstAcc ?? 0));
+        log(
+          `!!! ROBUSTNESS COLLAPSE at epoch ${epoch + 1}: the validation worst case fell to ${(100 * (val.worstAcc ?? 0)).toFixed(1)} % ` +
+            `from its best ${(100 * bestWorst).toFixed(1)} % (FGSM ${(100 * (val.fgsmAcc ?? 0)).toFixed(1)} %, PGD ${(100 * (val.pgdAcc ?? 0)).toFixed(1)} %). ` +
+            `The best checkpoint (${files.best}, epoch ${state.best?.epoch ?? '–'}) is kept; see docs/training.md on step size and β.`,
         );
       }
       await save(files.epochCheckpoint(epoch + 1));

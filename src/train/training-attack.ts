@@ -40,7 +40,11 @@ export function trainingAttack(
   switch (name) {
     case 'pgd': {
       const steps = overrides.steps ?? 5;
-      return { name, eps, steps, stepSize: overrides.stepSize ?? (2.5 * eps) / steps, noise: overrides.noise ?? eps, project: true };
+      // Madry's 2.5·eps/steps, but never above eps/2: with fewer steps a larger step lands almost
+      // every pixel on a corner of the ball, a signature the router learns instead of the attack
+      // and a path to catastrophic overfitting (docs/training.md, "Step size and β").
+      const stepSize = overrides.stepSize ?? Math.min((2.5 * eps) / steps, eps / 2);
+      return { name, eps, steps, stepSize, noise: overrides.noise ?? eps, project: true };
     }
     case 'fgsm-rs':
       return { name, eps, steps: 1, stepSize: overrides.stepSize ?? 1.25 * eps, noise: overrides.noise ?? eps, project: true };

@@ -150,6 +150,22 @@ export function validate(model: Model, dataset: Dataset, indices: Int32Array, pg
  * falls more than `drop` below the best seen so far while FGSM accuracy holds (within 5
  * points of its value at that best) or rises.
  */
+/**
+ * A collapse that catastrophicOverfitting does not see: the validation worst case (PGD and
+ * the router-aware adaptive attacks) falls more than `drop` below its best, whatever FGSM
+ * does. In AW-Net this is the router learning its own training attacks: it routes them into
+ * the robust mode while validation attacks pass as clean, and FGSM accuracy falls too.
+ */
+export function robustnessCollapse(
+  history: readonly { readonly worstAcc?: number | null }[],
+  current: { readonly worstAcc: number | null },
+  drop = 0.2,
+): boolean {
+  if (current.worstAcc === null) return false;
+  const seen = history.map((h) => h.worstAcc).filter((a): a is number => typeof a === 'number');
+  return seen.length > 0 && current.worstAcc < Math.max(...seen) - drop;
+}
+
 export function catastrophicOverfitting(
   history: readonly { readonly pgdAcc: number | null; readonly fgsmAcc: number | null }[],
   current: { readonly pgdAcc: number | null; readonly fgsmAcc: number | null },

@@ -41,6 +41,11 @@ describe('training attacks', () => {
     assert.deepEqual(trainingAttack('fgsm-rs', EPS), { name: 'fgsm-rs', eps: EPS, steps: 1, stepSize: 1.25 * EPS, noise: EPS, project: true });
     assert.deepEqual(trainingAttack('n-fgsm', EPS), { name: 'n-fgsm', eps: EPS, steps: 1, stepSize: EPS, noise: 2 * EPS, project: false });
     assert.deepEqual(trainingAttack('pgd', EPS), { name: 'pgd', eps: EPS, steps: 5, stepSize: 0.05, noise: EPS, project: true });
+    // Fewer steps do not mean a step beyond eps/2; more steps keep 2.5·eps/steps.
+    assert.equal(trainingAttack('pgd', EPS, { steps: 2 }).stepSize, EPS / 2);
+    assert.equal(trainingAttack('pgd', EPS, { steps: 1 }).stepSize, EPS / 2);
+    assert.equal(trainingAttack('pgd', EPS, { steps: 10 }).stepSize, (2.5 * EPS) / 10);
+    assert.equal(trainingAttack('pgd', EPS, { steps: 2, stepSize: 0.125 }).stepSize, 0.125);
   });
 
   it('FGSM-RS stays in the eps-ball and the pixel range', () => {

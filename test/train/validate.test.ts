@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../../src/data/types.js';
-import { catastrophicOverfitting, validate } from '../../src/train/validate.js';
+import { catastrophicOverfitting, robustnessCollapse, validate } from '../../src/train/validate.js';
 import { fashionBatch, TinyModel, trainTiny, useWasm, type Batch } from '../attacks/tiny-model.js';
 
 describe('per-epoch validation', () => {
@@ -60,5 +60,19 @@ describe('catastrophic-overfitting check', () => {
     assert.equal(catastrophicOverfitting(history, { pgdAcc: 0.1, fgsmAcc: 0.2 }), false, 'both fell: not the single-step signature');
     assert.equal(catastrophicOverfitting(history, { pgdAcc: 0.5, fgsmAcc: 0.8 }), false, 'a small dip is not a collapse');
     assert.equal(catastrophicOverfitting([], { pgdAcc: 0.1, fgsmAcc: 0.9 }), false);
+  });
+});
+
+describe('robustness-collapse check', () => {
+  it('fires when the validation worst case falls far below its best, whatever FGSM does', () => {
+    // The epochs of an AW-Net run whose router learnt its own training attacks (worst case 50 % → 6 %).
+    const history = [{ worstAcc: 0.47 }, { worstAcc: 0.27 }, { worstAcc: 0.5 }, { worstAcc: 0.3 }];
+    assert.equal(robustnessCollapse(history, { worstAcc: 0.06 }), true);
+    assert.equal(robustnessCollapse(history.slice(0, 1), { worstAcc: 0.3 }), false, 'a dip under 20 points is not a collapse');
+    assert.equal(robustnessCollapse(history, { worstAcc: 0.45 }), false);
+    assert.equal(robustnessCollapse([], { worstAcc: 0 }), false, 'nothing to fall from');
+    const older: { pgdAcc: number; fgsmAcc: number; worstAcc?: number | null }[] = [{ pgdAcc: 0.5, fgsmAcc: 0.6 }];
+    assert.equal(robustnessCollapse(older, { worstAcc: 0.1 }), false, 'older checkpoints recorded no worst case');
+    assert.equal(robustnessCollapse(history, { worstAcc: null }), false, 'no attacked validation images');
   });
 });
