@@ -40,9 +40,12 @@ describe('README examples, run as written', () => {
   before(async () => {
     dir = scratchCheckout();
     // The run the README's export example reads: a tiny one, trained here.
-    const train = await runCli(['train', '--epochs', '1', '--limit', '48', '--val-size', '16', '--val-pgd-size', '4', '--val-attack-steps', '1',
-      '--attack-steps', '1', '--batch-size', '16', '--checkpoint-every', '0', ...TINY_MODEL_ARGS, '--out', path.join(dir, 'runs', 'awnet')]);
-    assert.equal(train.code, 0, train.stderr);
+    // The runs the README's export and evaluate examples read: tiny ones, trained here.
+    for (const variant of ['awnet', 'static']) {
+      const train = await runCli(['train', '--variant', variant, '--epochs', '1', '--limit', '48', '--val-size', '16', '--val-pgd-size', '4', '--val-attack-steps', '1',
+        '--attack-steps', '1', '--batch-size', '16', '--checkpoint-every', '0', ...TINY_MODEL_ARGS, '--out', path.join(dir, 'runs', variant)]);
+      assert.equal(train.code, 0, train.stderr);
+    }
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -55,6 +58,16 @@ describe('README examples, run as written', () => {
       const worst = Math.max(...decoded.map((v, i) => Math.abs(v - expected[i]!)));
       assert.ok(sample.format === 'png' ? worst === 0 : worst < 48, `${sample.file}: off by up to ${worst}; node dist/test/readme/samples.js writes it again`);
     }
+  });
+
+  it('evaluate: two training run directories side by side, named after their runs', async () => {
+    const command = tableCommand('evaluate');
+    assert.equal(command, 'npm run awnet -- evaluate runs/awnet runs/static --attack-limit 1000 --out runs/eval.json');
+    // Test-only: later options win, so these shrink the run to a few images and one attack.
+    const evaluated = shell(`${command} --limit 16 --attack-limit 4 --attacks fgsm --no-benign --no-curve`, dir);
+    assert.equal(await evaluated.exited, 0, evaluated.output());
+    const report = JSON.parse(readFileSync(path.join(dir, 'runs', 'eval.json'), 'utf8')) as { models: { name: string }[] };
+    assert.deepEqual(report.models.map((m) => m.name), ['awnet', 'static']);
   });
 
   it('export: a training run directory becomes a model, with a loud warning about its few calibration images', async () => {
