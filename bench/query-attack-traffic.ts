@@ -30,6 +30,8 @@ export class SpentQueryOracle implements ScoreOracle {
     private readonly inner: HttpOracle,
     private readonly targets: Float32Array,
     private readonly labels: Int32Array,
+    /** Sees every query the attack makes (the benchmark fingerprints them). */
+    private readonly observe?: (images: Float32Array, n: number) => void,
   ) {
     this.shape = inner.shape;
     this.numClasses = inner.numClasses;
@@ -37,6 +39,7 @@ export class SpentQueryOracle implements ScoreOracle {
 
   async query(images: Float32Array, n: number): Promise<OracleAnswer> {
     this.attempted += n;
+    this.observe?.(images, n);
     try {
       return await this.inner.query(images, n);
     } catch (error) {
@@ -75,11 +78,18 @@ export interface AttackRun {
 }
 
 /** The plain Square Attack (stops at the first success) on `labels.length` targets, `queries` attempts each. */
-export async function runSquare(url: string, model: string, x: Float32Array, labels: Int32Array, queries: number, seed = 1): Promise<AttackRun> {
+export async function runSquare(
+  url: string,
+  model: string,
+  x: Float32Array,
+  labels: Int32Array,
+  queries: number,
+  observe?: (images: Float32Array, n: number) => void,
+): Promise<AttackRun> {
   const oracle = await HttpOracle.fromService(url, model, 16, { [KEY_HEADER]: ATTACKER });
-  const spent = new SpentQueryOracle(oracle, x, labels);
+  const spent = new SpentQueryOracle(oracle, x, labels, observe);
   const started = performance.now();
-  const result = await squareAttack(spent, x, labels, { eps: EPS, queries, seed, levels: 255 });
+  const result = await squareAttack(spent, x, labels, { eps: EPS, queries, seed: 1, levels: 255 });
   return {
     fooled: result.fooled.reduce((a, f) => a + f, 0),
     targets: labels.length,

@@ -6,7 +6,8 @@ import { randomInt } from 'node:crypto';
  * the HASHES smallest distinct hashes kept. Two images sharing at least MATCH of them are near
  * duplicates. docs/query-attacks.md gives the measurements behind these values.
  */
-export const QUANTUM = 50 / 255;
+export const STEP = 50;
+export const QUANTUM = STEP / 255;
 export const WINDOW = 20;
 export const HASHES = 32;
 export const MATCH = 16;
@@ -67,9 +68,11 @@ export class Fingerprinter {
     const q = new Uint8Array(n);
     let exact = 0x811c9dc5 ^ this.seed;
     for (let i = 0; i < n; i++) {
-      const v = Math.min(Math.max(pixels[i]!, 0), 1);
-      q[i] = Math.min(Math.floor(v / QUANTUM), 5) + 1;
-      exact = Math.imul(exact ^ Math.round(v * 255), 0x01000193);
+      // On the 8-bit grid first, as Blacklight quantises bytes: a pixel on a step's edge
+      // falls on the same side whatever float rounding the decoder did.
+      const byte = Math.round(Math.min(Math.max(pixels[i]!, 0), 1) * 255);
+      q[i] = Math.floor(byte / STEP) + 1;
+      exact = Math.imul(exact ^ byte, 0x01000193);
     }
     const sketch = new Uint32Array(HASHES);
     let length = 0;
