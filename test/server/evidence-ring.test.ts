@@ -9,7 +9,10 @@ const SAFE = /^q-\d{13}-\d{6}\.(png|json)$/;
 
 async function usage(dir: string): Promise<number> {
   let total = 0;
-  for (const name of await readdir(dir)) total += (await stat(path.join(dir, name))).size;
+  for (const name of await readdir(dir)) {
+    // A file listed may be deleted by the ring before it is measured.
+    total += (await stat(path.join(dir, name)).catch(() => ({ size: 0 }))).size;
+  }
   return total;
 }
 

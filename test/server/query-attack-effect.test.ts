@@ -12,10 +12,10 @@ const NAME = path.basename(MODEL, '.onnx');
 /** Targets attacked together (16 images per request, as HttpOracle sends them). */
 const TARGETS = 16;
 /** Queries the attacker may attempt per target, answered or refused. */
-const QUERIES = 200;
+const QUERIES = 150;
 const CLEAN_IMAGES = 200;
 /** Images the attacker may send before it is suspected (docs/query-attacks.md states it). */
-const DETECTED_WITHIN = 160;
+const DETECTED_WITHIN = 120;
 
 const keys = new ClientKeys(KEY_HEADER, []);
 const hashOf = (key: string): string => keys.of({ [KEY_HEADER]: key }, '127.0.0.1').hash;
