@@ -10,6 +10,7 @@ import { InferencePool } from '../src/server/inference-pool.js';
 import { readModelMetadata } from '../src/server/model-metadata.js';
 import { repoRoot } from '../src/server/repo-root.js';
 import { runCapacity } from './capacity.js';
+import { writeQueryAttackReport } from './query-attack.js';
 import { load, medianRows, median, startTarget } from './serve-load.js';
 import { renderSummary } from './serve-report.js';
 import type { LoadResult, ServeReport } from './serve-report.js';
@@ -30,6 +31,7 @@ const program = new Command()
   .option('--max-batch-delay-ms <n>', 'AWNET_MAX_BATCH_DELAY_MS of the service', (v) => Number(v), 2)
   .option('--capacity', 'measure instead what one CPU pod serves (images/s, p99) for the shipped model and a paper-scale cifar10-resnet18 export, with the cpu overlay\'s settings; writes capacity.json and capacity.md')
   .option('--capacity-models <files>', 'with --capacity: comma-separated ONNX files instead of the default two')
+  .option('--query-attack', 'measure instead what query-attack detection costs per request and what it catches (the Square Attack over HTTP next to a clean client); writes query-attack.json')
   .parse();
 const opts = program.opts<{
   model: string;
@@ -44,7 +46,13 @@ const opts = program.opts<{
   maxBatchDelayMs: number;
   capacity?: boolean;
   capacityModels?: string;
+  queryAttack?: boolean;
 }>();
+
+if (opts.queryAttack) {
+  await writeQueryAttackReport({ model: opts.model, out: opts.out, targets: 16, queries: 300, cleanImages: 300, loadSeconds: opts.duration });
+  process.exit(0);
+}
 
 if (opts.capacity) {
   await runCapacity({

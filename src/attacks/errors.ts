@@ -24,7 +24,11 @@ export class AttackInputError extends Error {
 export class AttackOracleError extends Error {
   readonly code = 'ATTACK_ORACLE_FAILED';
 
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The HTTP status when the service answered with an error (429 when it throttles the client). */
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'AttackOracleError';
   }

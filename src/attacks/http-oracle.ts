@@ -11,6 +11,8 @@ export interface HttpOracleOptions {
   readonly numClasses: number;
   /** Images per request; default 16, the service's default AWNET_MAX_FILES. */
   readonly perRequest?: number;
+  /** Sent with every query, e.g. the API-key header the service keys clients by. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 interface ClassifyAnswer {
@@ -33,9 +35,11 @@ export class HttpOracle implements ScoreOracle {
   images = 0;
   private readonly endpoint: string;
   private readonly perRequest: number;
+  private readonly headers: Readonly<Record<string, string>>;
 
   constructor(options: HttpOracleOptions) {
     this.shape = options.shape;
+    this.headers = options.headers ?? {};
     this.numClasses = options.numClasses;
     this.perRequest = options.perRequest ?? 16;
     const base = options.url.replace(/\/+$/, '');
@@ -43,7 +47,7 @@ export class HttpOracle implements ScoreOracle {
   }
 
   /** Labels and input shape from the service's model metadata (GET /v2/models/{name}). */
-  static async fromService(url: string, model: string, perRequest?: number): Promise<HttpOracle> {
+  static async fromService(url: string, model: string, perRequest?: number, headers?: Readonly<Record<string, string>>): Promise<HttpOracle> {
     const base = url.replace(/\/+$/, '');
     const response = await fetch(`${base}/v2/models/${encodeURIComponent(model)}`);
     if (!response.ok) throw new AttackOracleError(`GET ${base}/v2/models/${model} answered ${response.status}`);
@@ -53,7 +57,7 @@ export class HttpOracle implements ScoreOracle {
     if (channels === undefined || height === undefined || width === undefined || !Array.isArray(labels)) {
       throw new AttackOracleError(`the metadata of ${model} has no input shape [-1, C, H, W] or no labels`);
     }
-    return new HttpOracle({ url, model, shape: { height, width, channels }, numClasses: labels.length, ...(perRequest !== undefined ? { perRequest } : {}) });
+    return new HttpOracle({ url, model, shape: { height, width, channels }, numClasses: labels.length, ...(perRequest !== undefined ? { perRequest } : {}), ...(headers ? { headers } : {}) });
   }
 
   async query(images: Float32Array, n: number): Promise<OracleAnswer> {
@@ -95,11 +99,11 @@ export class HttpOracle implements ScoreOracle {
     this.requests++;
     let response: Response;
     try {
-      response = await fetch(this.endpoint, { method: 'POST', body: form });
+      response = await fetch(this.endpoint, { method: 'POST', body: form, headers: this.headers });
     } catch (err) {
       throw new AttackOracleError(`POST ${this.endpoint} failed: ${(err as Error).message}`);
     }
-    if (!response.ok) throw new AttackOracleError(`POST ${this.endpoint} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
+    if (!response.ok) throw new AttackOracleError(`POST ${this.endpoint} answered ${response.status}: ${(await response.text()).slice(0, 200)}`, response.status);
     return (await response.json()) as ClassifyAnswer;
   }
 }

@@ -8,6 +8,7 @@ import metricsPlugin from './metrics-plugin.js';
 import type { EngineFactory } from './model-registry.js';
 import modelsPlugin from './models-plugin.js';
 import { registerOpenApi } from './openapi.js';
+import queryGuardPlugin from './query-guard-plugin.js';
 import { packageVersion } from './repo-root.js';
 import classifyRoutes from './routes/classify.js';
 import metricsRoute from './routes/metrics.js';
@@ -47,6 +48,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.engineFactory ? { engineFactory: options.engineFactory } : {}),
   });
   await app.register(lifecyclePlugin);
+  await app.register(queryGuardPlugin);
   await registerOpenApi(app, VERSION);
   await app.register(classifyRoutes);
   await app.register(oipRoutes);

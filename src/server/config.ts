@@ -1,6 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError, fraction, integer, oneOf, raw, type Env } from './config-values.js';
+import { evidenceConfig, queryAttackConfig, type EvidenceConfig, type QueryAttackConfig } from './query-attack-config.js';
 import { repoRoot } from './repo-root.js';
+
+export { ConfigError };
+export { QUERY_ATTACK_ACTIONS, type EvidenceConfig, type QueryAttackAction, type QueryAttackConfig } from './query-attack-config.js';
 
 export const EXECUTION_PROVIDERS = ['cuda', 'cpu'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
@@ -27,6 +32,15 @@ export const CONFIG_KEYS = [
   'AWNET_FLAGGED_WINDOW_SECONDS',
   'AWNET_SHUTDOWN_GRACE_MS',
   'AWNET_LOG_LEVEL',
+  'AWNET_QUERY_ATTACK_ACTION',
+  'AWNET_QUERY_ATTACK_THRESHOLD',
+  'AWNET_QUERY_ATTACK_WINDOW_SECONDS',
+  'AWNET_QUERY_ATTACK_HISTORY',
+  'AWNET_QUERY_ATTACK_MAX_CLIENTS',
+  'AWNET_CLIENT_KEY_HEADER',
+  'AWNET_TRUSTED_PROXIES',
+  'AWNET_EVIDENCE_DIR',
+  'AWNET_EVIDENCE_MAX_BYTES',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -53,57 +67,11 @@ export interface Config {
   readonly flaggedWindowSeconds: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: ConfigKey,
-    detail: string,
-  ) {
-    super(`${variable}: ${detail}`);
-    this.name = 'ConfigError';
-  }
+  readonly queryAttack: QueryAttackConfig;
+  readonly evidence: EvidenceConfig;
 }
 
 export const DEFAULT_MODEL_FILES = ['models/fmnist-tiny-awnet.onnx', 'models/fmnist-tiny-static.onnx'];
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function raw(env: Env, key: ConfigKey): string | undefined {
-  const value = env[key]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function integer(env: Env, key: ConfigKey, fallback: number, min: number, max: number): number {
-  const text = raw(env, key);
-  if (text === undefined) return fallback;
-  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw new ConfigError(key, `'${text}' is not a whole number; valid: an integer from ${min} to ${max}`);
-  }
-  const value = Number(text);
-  if (value < min || value > max) {
-    throw new ConfigError(key, `${value} is out of range; valid: an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function fraction(env: Env, key: ConfigKey): number | undefined {
-  const text = raw(env, key);
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^[0-9.eE+-]+$/.test(text) || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw new ConfigError(key, `'${text}' is not valid; valid: a number from 0 to 1`);
-  }
-  return value;
-}
-
-function oneOf<T extends string>(env: Env, key: ConfigKey, allowed: readonly T[], fallback: T): T {
-  const text = raw(env, key);
-  if (text === undefined) return fallback;
-  const value = text.toLowerCase() as T;
-  if (!allowed.includes(value)) throw new ConfigError(key, `'${text}' is not valid; valid: ${allowed.join(', ')}`);
-  return value;
-}
 
 function providers(env: Env): ExecutionProvider[] {
   const text = raw(env, 'AWNET_EXECUTION_PROVIDERS') ?? 'cuda,cpu';
@@ -163,6 +131,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     flaggedWindowSeconds: integer(env, 'AWNET_FLAGGED_WINDOW_SECONDS', 300, 1, 86_400),
     shutdownGraceMs: integer(env, 'AWNET_SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
     logLevel: oneOf(env, 'AWNET_LOG_LEVEL', LOG_LEVELS, 'info'),
+    queryAttack: queryAttackConfig(env),
+    evidence: evidenceConfig(env, cwd),
   });
 }
 

@@ -94,6 +94,11 @@ export const Errors = {
     'The client closed the connection before the body was complete (%s)',
     400,
   ),
+  QUERY_ATTACK_THROTTLED: createError<'AWNET_QUERY_ATTACK_THROTTLED', 429, [number, number]>(
+    'AWNET_QUERY_ATTACK_THROTTLED',
+    'This client sent %d images in the detection window that nearly repeat its own earlier ones, as a query attack does; queries are refused for %d s',
+    429,
+  ),
   QUEUE_FULL: createError<'AWNET_QUEUE_FULL', 503, [string, number]>(
     'AWNET_QUEUE_FULL',
     "Model '%s' has %d images waiting, its queue limit; retry after the Retry-After delay",

@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { ModelRegistry } from './model-registry.js';
+import type { QueryAttackState, QueryGuard } from './query-guard.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -9,5 +10,14 @@ declare module 'fastify' {
     readonly models: ModelRegistry;
     /** False from the moment shutdown starts. */
     readonly accepting: { value: boolean };
+    readonly queryGuard: QueryGuard;
+  }
+  interface FastifyRequest {
+    /** Set on the inference routes: who sent it, and once its images are screened, the verdict. */
+    queryAttack: QueryAttackState | null;
+  }
+  interface FastifyContextConfig {
+    /** The route takes images to score: query-attack detection screens it. */
+    readonly queryGuard?: boolean;
   }
 }

@@ -31,6 +31,8 @@ export class ServiceMetrics {
   readonly adversarialScore: Histogram<'model'>;
   readonly errors: Counter<'code'>;
   readonly modelInfo: Gauge<'model' | 'version' | 'execution_provider'>;
+  readonly queryAttackRequests: Counter<'model' | 'action'>;
+  private queryAttacks = { suspected: () => 0, tracked: () => 0 };
   private readonly providerFallback: Gauge<'model'>;
   private readonly queueCapacity: Gauge<'model'>;
   private readonly windows = new Map<string, FlaggedWindow>();
@@ -95,6 +97,30 @@ export class ServiceMetrics {
         for (const [model, ready] of readiness) this.set({ model }, ready() ? 1 : 0);
       },
     });
+    this.queryAttackRequests = new Counter({
+      name: 'awnet_query_attack_requests_total',
+      help: 'Requests from clients suspected of a query attack, by model and the action taken (AWNET_QUERY_ATTACK_ACTION).',
+      labelNames: ['model', 'action'],
+      registers,
+    });
+    // No client label: clients are unbounded and a label per client would be a memory leak in Prometheus.
+    const attacks = () => this.queryAttacks;
+    new Gauge({
+      name: 'awnet_query_attack_suspected_clients',
+      help: 'Clients this pod currently suspects of a query attack.',
+      registers,
+      collect() {
+        this.set(attacks().suspected());
+      },
+    });
+    new Gauge({
+      name: 'awnet_query_attack_tracked_clients',
+      help: 'Clients whose recent queries this pod remembers (at most AWNET_QUERY_ATTACK_MAX_CLIENTS).',
+      registers,
+      collect() {
+        this.set(attacks().tracked());
+      },
+    });
     this.providerFallback = new Gauge({
       name: 'awnet_execution_provider_fallback',
       help: '1 when the model runs on a later execution provider of AWNET_EXECUTION_PROVIDERS than the first (a GPU pod on the CPU).',
@@ -113,6 +139,11 @@ export class ServiceMetrics {
     // Zero series exist from the start so rate() and ratios work before the first image.
     this.imagesTotal.inc({ model }, 0);
     this.imagesFlagged.inc({ model }, 0);
+  }
+
+  /** Where the query-attack gauges read their values at scrape time. */
+  watchQueryAttacks(sources: { suspected: () => number; tracked: () => number }): void {
+    this.queryAttacks = sources;
   }
 
   /** One scored image, from any route. */

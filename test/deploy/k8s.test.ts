@@ -29,6 +29,7 @@ interface Container {
   lifecycle: { preStop: { exec: { command: string[] } } };
   resources: { requests: Record<string, string>; limits: Record<string, string> };
   securityContext: Record<string, unknown> & { capabilities: { drop: string[] } };
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface Deployment {
   metadata: { namespace?: string };
@@ -42,6 +43,7 @@ interface Deployment {
         terminationGracePeriodSeconds: number;
         securityContext: Record<string, unknown> & { seccompProfile: { type: string } };
         containers: Container[];
+        volumes?: { name: string; emptyDir?: { sizeLimit?: string } }[];
       };
     };
   };
@@ -370,6 +372,30 @@ describe('Kubernetes manifests', () => {
           assert.ok(c.resources.limits[r], `${overlay}: ${r} limit`);
         }
       }
+    }
+  });
+
+  it('query-attack evidence has an emptyDir of its own, off by default, larger than its byte budget', (t) => {
+    const units: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+    for (const overlay of OVERLAYS) {
+      const list = manifests(overlay);
+      const { data } = only<ConfigMap>(list, 'ConfigMap');
+      const pod = only<Deployment>(list, 'Deployment').spec.template.spec;
+      const mount = pod.containers[0]?.volumeMounts?.find((m) => m.name === 'evidence');
+      const volume = pod.volumes?.find((v) => v.name === 'evidence');
+      assert.ok(mount && volume?.emptyDir, `${overlay}: an evidence emptyDir mounted in the container (the root filesystem is read-only)`);
+      assert.notEqual(mount.readOnly, true);
+      assert.equal(data.AWNET_EVIDENCE_DIR, undefined, `${overlay}: evidence is off by default`);
+      const [, amount = '', unit = ''] = /^(\d+)(Ki|Mi|Gi)$/.exec(volume.emptyDir.sizeLimit ?? '') ?? [];
+      const limit = Number(amount) * (units[unit] ?? Number.NaN);
+      assert.ok(limit > Number(data.AWNET_EVIDENCE_MAX_BYTES), `${overlay}: sizeLimit ${volume.emptyDir.sizeLimit} must exceed AWNET_EVIDENCE_MAX_BYTES ${data.AWNET_EVIDENCE_MAX_BYTES}`);
+      if (!existsSync(repoPath('models', 'fmnist-tiny-awnet.onnx'))) {
+        t.skip('shipped models not present yet');
+        return;
+      }
+      const config = configOf(overlay);
+      assert.equal(config.queryAttack.action, 'observe', `${overlay}: detection observes by default`);
+      assert.equal(config.evidence.maxBytes, Number(data.AWNET_EVIDENCE_MAX_BYTES));
     }
   });
 

@@ -56,11 +56,26 @@ describe('config', () => {
         AWNET_FLAGGED_WINDOW_SECONDS: '60',
         AWNET_SHUTDOWN_GRACE_MS: '5000',
         AWNET_LOG_LEVEL: 'warn',
+        AWNET_QUERY_ATTACK_ACTION: 'Throttle',
+        AWNET_QUERY_ATTACK_THRESHOLD: '20',
+        AWNET_QUERY_ATTACK_WINDOW_SECONDS: '120',
+        AWNET_QUERY_ATTACK_HISTORY: '64',
+        AWNET_QUERY_ATTACK_MAX_CLIENTS: '100',
+        AWNET_CLIENT_KEY_HEADER: 'X-Api-Key',
+        AWNET_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1 ,fd00::/8',
+        AWNET_EVIDENCE_DIR: '.',
+        AWNET_EVIDENCE_MAX_BYTES: '1048576',
       },
       dir,
     );
     assert.deepEqual(
-      { ...config, models: [...config.models], executionProviders: [...config.executionProviders] },
+      {
+        ...config,
+        models: [...config.models],
+        executionProviders: [...config.executionProviders],
+        queryAttack: { ...config.queryAttack, trustedProxies: [...config.queryAttack.trustedProxies] },
+        evidence: { ...config.evidence },
+      },
       {
         host: '127.0.0.1',
         port: 9000,
@@ -79,8 +94,47 @@ describe('config', () => {
         flaggedWindowSeconds: 60,
         shutdownGraceMs: 5000,
         logLevel: 'warn',
+        queryAttack: {
+          action: 'throttle',
+          threshold: 20,
+          windowSeconds: 120,
+          history: 64,
+          maxClients: 100,
+          clientKeyHeader: 'x-api-key',
+          trustedProxies: ['10.0.0.0/8', '192.0.2.1', 'fd00::/8'],
+        },
+        evidence: { dir, maxBytes: 1048576 },
       },
     );
+  });
+
+  it('detects query attacks by default, observing only, and keeps no evidence', () => {
+    const { queryAttack, evidence } = loadConfig(base);
+    assert.deepEqual({ ...queryAttack, trustedProxies: [...queryAttack.trustedProxies] }, {
+      action: 'observe',
+      threshold: 10,
+      windowSeconds: 600,
+      history: 128,
+      maxClients: 4096,
+      clientKeyHeader: undefined,
+      trustedProxies: [],
+    });
+    assert.equal(evidence.dir, undefined);
+    assert.ok(Object.isFrozen(queryAttack) && Object.isFrozen(evidence));
+  });
+
+  it('names the variable for bad query-attack and evidence settings', () => {
+    rejects({ AWNET_QUERY_ATTACK_ACTION: 'block' }, 'AWNET_QUERY_ATTACK_ACTION', /off, observe, header, throttle/);
+    rejects({ AWNET_QUERY_ATTACK_THRESHOLD: '1' }, 'AWNET_QUERY_ATTACK_THRESHOLD', /from 2 to 100000/);
+    rejects({ AWNET_QUERY_ATTACK_HISTORY: '5000' }, 'AWNET_QUERY_ATTACK_HISTORY', /from 8 to 4096/);
+    rejects({ AWNET_QUERY_ATTACK_MAX_CLIENTS: '0' }, 'AWNET_QUERY_ATTACK_MAX_CLIENTS', /out of range/);
+    rejects({ AWNET_QUERY_ATTACK_WINDOW_SECONDS: 'ten' }, 'AWNET_QUERY_ATTACK_WINDOW_SECONDS', /whole number/);
+    rejects({ AWNET_CLIENT_KEY_HEADER: 'x api key' }, 'AWNET_CLIENT_KEY_HEADER', /not an HTTP header name/);
+    rejects({ AWNET_TRUSTED_PROXIES: '10.0.0.0/33' }, 'AWNET_TRUSTED_PROXIES', /'10\.0\.0\.0\/33' is not valid/);
+    rejects({ AWNET_TRUSTED_PROXIES: 'proxy.internal' }, 'AWNET_TRUSTED_PROXIES', /IP addresses or CIDR ranges/);
+    rejects({ AWNET_TRUSTED_PROXIES: '10.0.0.1,,10.0.0.2' }, 'AWNET_TRUSTED_PROXIES', /'' is not valid/);
+    rejects({ AWNET_EVIDENCE_DIR: '/nonexistent/evidence' }, 'AWNET_EVIDENCE_DIR', /does not exist/);
+    rejects({ AWNET_EVIDENCE_MAX_BYTES: '100' }, 'AWNET_EVIDENCE_MAX_BYTES', /from 65536/);
   });
 
   it('names the variable and the valid range for bad values', () => {
@@ -122,6 +176,15 @@ describe('config', () => {
       AWNET_FLAGGED_WINDOW_SECONDS: '29',
       AWNET_SHUTDOWN_GRACE_MS: '31',
       AWNET_LOG_LEVEL: 'trace',
+      AWNET_QUERY_ATTACK_ACTION: 'header',
+      AWNET_QUERY_ATTACK_THRESHOLD: '37',
+      AWNET_QUERY_ATTACK_WINDOW_SECONDS: '41',
+      AWNET_QUERY_ATTACK_HISTORY: '43',
+      AWNET_QUERY_ATTACK_MAX_CLIENTS: '47',
+      AWNET_CLIENT_KEY_HEADER: 'x-client',
+      AWNET_TRUSTED_PROXIES: '127.0.0.1',
+      AWNET_EVIDENCE_DIR: mkdtempSync(path.join(tmpdir(), 'awnet-cfg-evidence-')),
+      AWNET_EVIDENCE_MAX_BYTES: '100000',
     };
     assert.deepEqual(Object.keys(samples).sort(), [...CONFIG_KEYS].sort());
     const defaults = JSON.stringify(loadConfig(base));

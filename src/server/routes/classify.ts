@@ -39,7 +39,10 @@ const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
           return decoded;
         }),
       );
+      // Before scoring: a throttled client's images get no answer at all.
+      app.queryGuard.screen(request, model, pixels);
       scored = await model.infer(pixels, release);
+      app.queryGuard.report(request, model, pixels, scored);
     } finally {
       release();
     }
@@ -66,7 +69,7 @@ const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/v1/classify',
-    { schema: { summary: 'Classify images with the default model', description, tags: ['classify'], consumes, querystring: ClassifyQuery, response } },
+    { schema: { summary: 'Classify images with the default model', description, tags: ['classify'], consumes, querystring: ClassifyQuery, response }, config: { queryGuard: true } },
     (request) => classify(app.models.default, request, request.query.top_k ?? DEFAULT_TOP_K),
   );
 
@@ -74,6 +77,7 @@ const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/models/:name/classify',
     {
       schema: { summary: 'Classify images with a named model', description, tags: ['classify'], consumes, params: ModelParams, querystring: ClassifyQuery, response },
+      config: { queryGuard: true },
       // An unknown model is refused before its upload is read.
       onRequest: async (request) => void app.models.get((request.params as { name: string }).name),
     },

@@ -2,6 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { Errors } from '../errors.js';
 import { INPUT_NAME, OUTPUT_NAMES, type OutputName } from '../../contract/model-contract.js';
 import type { ServedModel } from '../model-registry.js';
+import type { GuardedRequest } from '../query-guard.js';
 import { packageVersion } from '../repo-root.js';
 import {
   ErrorResponses,
@@ -80,13 +81,15 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ready(modelOf(request.params), reply),
   );
 
-  const infer = async (model: ServedModel, body: InferRequest): Promise<InferResponse> => {
+  const infer = async (model: ServedModel, body: InferRequest, request: GuardedRequest): Promise<InferResponse> => {
     const requested = (body.outputs ?? []).map((o) => o.name);
     for (const name of requested) {
       if (!(OUTPUT_NAMES as readonly string[]).includes(name)) throw new Errors.UNKNOWN_TENSOR('Output', name, OUTPUT_NAMES.join(', '));
     }
     const images = parseInferInput(body.inputs, model.metadata.input);
+    app.queryGuard.screen(request, model, images);
     const scored = await model.infer(images);
+    app.queryGuard.report(request, model, images, scored);
     const n = scored.length;
     const k = model.metadata.labels.length;
     const tensors: Record<OutputName, { shape: number[]; data: () => number[] }> = {
@@ -109,11 +112,11 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     body: InferRequest,
     response: { 200: InferResponse, ...ErrorResponses },
   };
-  app.post('/v2/models/:name/infer', { schema: { ...inferSchema, params: ModelParams } }, async (request) =>
-    infer(modelOf(request.params), request.body),
+  app.post('/v2/models/:name/infer', { schema: { ...inferSchema, params: ModelParams }, config: { queryGuard: true } }, async (request) =>
+    infer(modelOf(request.params), request.body, request),
   );
-  app.post('/v2/models/:name/versions/:version/infer', { schema: { ...inferSchema, params: VersionedModelParams } }, async (request) =>
-    infer(modelOf(request.params), request.body),
+  app.post('/v2/models/:name/versions/:version/infer', { schema: { ...inferSchema, params: VersionedModelParams }, config: { queryGuard: true } }, async (request) =>
+    infer(modelOf(request.params), request.body, request),
   );
 };
 
