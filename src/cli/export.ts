@@ -4,32 +4,16 @@ import { DEFAULT_OPSET } from '../../export/onnx-graph.js';
 import { DATASET_NAMES } from '../data/types.js';
 import { VARIANTS } from '../model/architecture.js';
 import { PRESET_NAMES } from '../model/presets.js';
-import type { Variant } from '../model/types.js';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../tf/backend.js';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, rate } from './options.js';
 import { action } from './report.js';
 
-interface ExportFlags {
-  readonly checkpoint: string;
-  readonly out: string;
-  readonly name?: string;
-  readonly version?: string;
-  readonly expectPreset?: string;
-  readonly expectVariant?: Variant;
+/** The command's flags: the export options as commander hands them over (defaults filled in) plus the backend. */
+type ExportFlags = Omit<ExportOptions, 'fpr' | 'opset' | 'created' | 'beforeLoad' | 'log'> & {
   readonly fpr: number;
-  readonly calibrationSize?: number;
-  readonly dataset?: string;
-  readonly dataDir?: string;
-  readonly valSize?: number;
-  readonly splitSeed?: number;
-  readonly skipCorrupt?: boolean;
-  readonly attackEps?: number;
-  readonly attackSteps?: number;
-  readonly evaluation?: string;
-  readonly evaluationModel?: string;
   readonly opset: number;
   readonly backend?: BackendName;
-}
+};
 
 function optionsFrom(f: ExportFlags, log: (line: string) => void): ExportOptions {
   const pick = <K extends keyof ExportFlags>(key: K): Partial<Pick<ExportFlags, K>> =>

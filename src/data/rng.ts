@@ -17,6 +17,11 @@ export function hashSeed(...parts: number[]): number {
     // Fold the high part of values above 2^32 in as well, so large seeds stay distinct.
     h ^= Math.floor(part / 0x100000000) | 0;
   }
+  return fmix32(h);
+}
+
+/** murmur3's 32-bit finaliser: every input bit reaches every output bit. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

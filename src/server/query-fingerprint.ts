@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { fmix32 } from '../data/rng.js';
 
 /**
  * Parameters of the fingerprint, after Blacklight (Li et al., USENIX Security 2022): pixels
@@ -30,13 +31,7 @@ const BASE_POW_WINDOW = (() => {
 
 /** murmur3's finaliser: spreads the rolling hash over all 32 bits before the bottom-k cut. */
 function mix(h: number, seed: number): number {
-  h ^= seed;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h ^ seed);
 }
 
 /** Inserts h into the ascending sketch unless present or too large; returns the new length. */
