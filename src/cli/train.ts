@@ -32,6 +32,7 @@ interface RawOptions {
   valPgdSize: number;
   valAttackSteps: number;
   valAdaptiveLambdas: number[];
+  valSquareQueries: number;
   epochs: number;
   timeBudget?: number;
   batchSize: number;
@@ -50,6 +51,7 @@ interface RawOptions {
   evasionLambdas: number[];
   benignShare: number;
   beta: number;
+  typeSmoothing: number;
   seed: number;
   augment: boolean;
   checkpointEvery: number;
@@ -110,6 +112,7 @@ function settingsFrom(o: RawOptions): TrainSettings {
     valPgdSize: o.valPgdSize,
     valAttackSteps: o.valAttackSteps,
     valAdaptiveLambdas: o.valAdaptiveLambdas,
+    valSquareQueries: o.valSquareQueries,
     epochs: o.epochs,
     timeBudgetMinutes: o.timeBudget ?? null,
     batchSize: o.batchSize,
@@ -129,6 +132,7 @@ function settingsFrom(o: RawOptions): TrainSettings {
     evasionLambdas: o.evasionLambdas,
     benignShare: o.benignShare,
     tradesBeta: o.beta,
+    typeSmoothing: o.typeSmoothing,
     seed: o.seed,
     augment: o.augment,
     checkpointEvery: o.checkpointEvery,
@@ -158,6 +162,13 @@ export function registerTrainCommand(program: Command): void {
     .option('--val-pgd-size <n>', 'validation images attacked with PGD each epoch', nonNegativeInt, d.valPgdSize)
     .option('--val-attack-steps <n>', 'PGD steps of the validation attack (step eps/4)', positiveInt, d.valAttackSteps)
     .option('--val-adaptive-lambdas <list>', 'λ of the adaptive attacks each validation runs on the images PGD left correct (worst case per image)', nonNegativeNumberList, [...d.valAdaptiveLambdas])
+    .option(
+      '--val-square-queries <n>',
+      'queries per image of the score-only Square Attack each validation runs on the images the gradient attacks left correct ' +
+        '(part of the worst case: it sees through a router whose gradients vanish; 0: none)',
+      nonNegativeInt,
+      d.valSquareQueries,
+    )
     .option('--epochs <n>', 'epochs (with --time-budget: the most epochs the plan may hold)', positiveInt, d.epochs)
     .option(
       '--time-budget <minutes>',
@@ -200,6 +211,12 @@ export function registerTrainCommand(program: Command): void {
       d.benignShare,
     )
     .option('--beta <x>', 'TRADES β (weight of the KL term)', nonNegativeNumber, d.tradesBeta)
+    .option(
+      '--type-smoothing <x>',
+      "label smoothing of the router's type targets (clean 1 − x/2, adversarial x/2): keeps P(clean) from saturating, so attacks keep its gradient",
+      nonNegativeNumber,
+      d.typeSmoothing,
+    )
     .option('--seed <n>', 'seed of initialisation, split, data order, augmentation and attacks', nonNegativeInt, d.seed)
     .option('--no-augment', 'turn off random crop and flip')
     .option('--checkpoint-every <n>', 'also save a checkpoint every N steps inside an epoch (0: epoch ends only)', nonNegativeInt, d.checkpointEvery)

@@ -22,8 +22,10 @@ export interface EpochRecord {
   readonly valCleanAcc: number | null;
   readonly valPgdAcc: number | null;
   readonly valFgsmAcc: number | null;
-  /** Per image, the worst case over PGD and the adaptive attacks. */
+  /** Per image, the worst case over PGD, the adaptive attacks and the Square Attack (when run). */
   readonly valWorstAcc: number | null;
+  /** Validation images the Square Attack took from the worst case; null when it did not run. */
+  readonly valSquareFooled: number | null;
   /** (clean + worst-case accuracy) / 2: what picks the best checkpoint. */
   readonly valWRobust: number | null;
   readonly valRouterAcc: number | null;
@@ -108,6 +110,7 @@ export function epochRecord(args: {
     valPgdAcc: val.pgdAcc,
     valFgsmAcc: val.fgsmAcc,
     valWorstAcc: val.worstAcc,
+    valSquareFooled: val.squareFooled,
     valWRobust: val.wRobust,
     valRouterAcc: val.routerAcc,
     valSize: val.cleanCount,

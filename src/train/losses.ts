@@ -50,9 +50,19 @@ export function typeLabels(cleanCount: number, rows: number): Int32Array {
   return out;
 }
 
-/** The router's type loss: cross-entropy of the type head [N, 2] against typeLabels(cleanCount, N). */
-export function typeLoss(typeLogits: tf.Tensor2D, cleanCount: number): tf.Scalar {
-  return tf.tidy(() => crossEntropy(typeLogits, tf.tensor1d(typeLabels(cleanCount, typeLogits.shape[0]), 'int32')));
+/**
+ * The router's type loss: cross-entropy of the type head [N, 2] against typeLabels(cleanCount, N),
+ * the labels smoothed by `smoothing` (targets 1 − s/2 and s/2). Smoothing keeps the head from
+ * becoming certain: a saturated P(clean) has no gradient, so white-box attacks stop seeing the
+ * router while a score-only attack still moves it.
+ */
+export function typeLoss(typeLogits: tf.Tensor2D, cleanCount: number, smoothing = 0): tf.Scalar {
+  return tf.tidy(() => {
+    const labels = tf.tensor1d(typeLabels(cleanCount, typeLogits.shape[0]), 'int32');
+    if (smoothing === 0) return crossEntropy(typeLogits, labels);
+    const targets = tf.add(tf.mul(tf.oneHot(labels, 2), 1 - smoothing), smoothing / 2) as tf.Tensor2D;
+    return softCrossEntropy(typeLogits, targets);
+  });
 }
 
 /** Number of rows whose argmax equals the label. */

@@ -21,6 +21,8 @@ export interface ObjectiveInputs {
   readonly alphaAdv: number;
   /** TRADES' β. */
   readonly tradesBeta: number;
+  /** Label smoothing of the router's type targets (typeLoss); default 0. */
+  readonly typeSmoothing?: number;
   /** MTARD: the clean teacher's logits on the clean rows, the robust teacher's on the adv rows. */
   readonly teacherCleanLogits?: tf.Tensor2D;
   readonly teacherAdvLogits?: tf.Tensor2D;
@@ -59,7 +61,7 @@ export function objective(inputs: ObjectiveInputs): ObjectiveTerms {
       break;
     }
   }
-  const type = out.typeLogits !== null ? typeLoss(out.typeLogits, cleanCount) : tf.scalar(0);
+  const type = out.typeLogits !== null ? typeLoss(out.typeLogits, cleanCount, inputs.typeSmoothing ?? 0) : tf.scalar(0);
   const total = tf.addN([type, tf.mul(adv, inputs.alphaAdv), tf.mul(nat, inputs.alphaNat)]) as tf.Scalar;
   return { total, type, nat, adv };
 }

@@ -19,6 +19,8 @@ export interface ParallelSetup {
   readonly mode?: Exclude<TrainMode, 'mtard'>;
   readonly weightDecay: number;
   readonly tradesBeta: number;
+  /** Label smoothing of the router's type targets; default 0. */
+  readonly typeSmoothing?: number;
 }
 
 export interface ShardTask {

@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const model = createModel(buildConfig(setup.preset, setup.variant, setup.overrides ?? {}), 0);
   const decaying = decayingVariables(model);
   const capture = new GradientCapture();
-  const ctx: StepContext = { model, optimizer: capture, mode: setup.mode ?? 'pgd-at', tradesBeta: setup.tradesBeta, weightDecay: setup.weightDecay };
+  const ctx: StepContext = { model, optimizer: capture, mode: setup.mode ?? 'pgd-at', tradesBeta: setup.tradesBeta, typeSmoothing: setup.typeSmoothing ?? 0, weightDecay: setup.weightDecay };
   port.on('message', (message: ToParallelWorker) => {
     if (message.type === 'stop') {
       model.dispose();

@@ -19,7 +19,7 @@ export function formatEpoch(r: EpochRecord): string {
   const val =
     r.valCleanAcc === null
       ? 'no validation'
-      : `val clean ${pct(r.valCleanAcc)} fgsm ${pct(r.valFgsmAcc ?? null)} pgd ${pct(r.valPgdAcc)} worst ${pct(r.valWorstAcc ?? null)} W-Robust ${pct(r.valWRobust ?? null)}` +
+      : `val clean ${pct(r.valCleanAcc)} fgsm ${pct(r.valFgsmAcc ?? null)} pgd ${pct(r.valPgdAcc)} worst ${pct(r.valWorstAcc ?? null)}${typeof r.valSquareFooled === 'number' ? ` (square took ${r.valSquareFooled})` : ''} W-Robust ${pct(r.valWRobust ?? null)}` +
         `${r.valRouterAcc === null ? '' : ` router ${pct(r.valRouterAcc)}`}${r.best ? ' [best]' : ''}${r.catastrophicOverfitting ? ' [CATASTROPHIC OVERFITTING]' : ''}${r.robustnessCollapse ? ' [ROBUSTNESS COLLAPSE]' : ''}`;
   return (
     `epoch ${r.epoch}/${r.epochs}: loss ${r.trainLoss.toFixed(4)} (type ${r.trainLossType.toFixed(3)}, nat ${r.trainLossNat.toFixed(3)}, adv ${r.trainLossAdv.toFixed(3)}) ` +

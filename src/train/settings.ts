@@ -25,6 +25,8 @@ export interface TrainSettings {
   readonly valAttackSteps: number;
   /** λ of the adaptive attacks of each validation (the worst case spans them and PGD). */
   readonly valAdaptiveLambdas: readonly number[];
+  /** Queries per image of the validation Square Attack on the images the gradient attacks left correct (0: none). */
+  readonly valSquareQueries: number;
   /** With a time budget, the most epochs the plan may hold; otherwise the run's length. */
   readonly epochs: number;
   /** Wall-clock minutes the whole run (validation included) must fit in; null: none. */
@@ -49,6 +51,8 @@ export interface TrainSettings {
   /** Share of each batch's clean rows given a random benign corruption (still labelled clean). */
   readonly benignShare: number;
   readonly tradesBeta: number;
+  /** Label smoothing of the router's type targets (0: hard labels). */
+  readonly typeSmoothing: number;
   readonly seed: number;
   readonly augment: boolean;
   /** Save `latest` every this many steps inside an epoch (0: only at epoch ends). */
@@ -86,6 +90,8 @@ export const TRAIN_DEFAULTS = {
   valPgdSize: 500,
   valAttackSteps: 10,
   valAdaptiveLambdas: [1, 10] as readonly number[],
+  valSquareQueries: 300,
+  typeSmoothing: 0,
   attack: 'pgd' as TrainingAttackName,
   evasionShare: 0,
   evasionLambdas: [1, 10] as readonly number[],
@@ -117,7 +123,9 @@ export function resumeConflicts(saved: TrainSettings, now: TrainSettings): strin
   const conflicts: string[] = [];
   for (const key of Object.keys(now) as (keyof TrainSettings)[]) {
     if (RESUMABLE_CHANGES.includes(key)) continue;
-    const a = JSON.stringify(saved[key] ?? null);
+    // A setting added after the run began: the run trained with its default.
+    const fallback = key in saved ? null : ((TRAIN_DEFAULTS as Record<string, unknown>)[key] ?? null);
+    const a = JSON.stringify(saved[key] ?? fallback);
     const b = JSON.stringify(now[key] ?? null);
     if (a !== b) conflicts.push(`${key}: checkpoint has ${a}, command has ${b}`);
   }
@@ -142,6 +150,7 @@ export function checkSettings(s: TrainSettings): void {
   if (s.valSize !== null) requireInt('--val-size', s.valSize, 0);
   requireInt('--val-pgd-size', s.valPgdSize, 0);
   requireInt('--val-attack-steps', s.valAttackSteps, 1);
+  requireInt('--val-square-queries', s.valSquareQueries, 0);
   requireInt('--attack-steps', s.attackSteps, 1);
   requireInt('--checkpoint-every', s.checkpointEvery, 0);
   requireInt('--seed', s.seed, 0);
@@ -160,6 +169,7 @@ export function checkSettings(s: TrainSettings): void {
   requireNumber('--eps', s.eps, 0, 1);
   requireNumber('--attack-step-size', s.attackStepSize, 0, 1);
   requireNumber('--beta', s.tradesBeta, 0);
+  requireNumber('--type-smoothing', s.typeSmoothing, 0, 0.5);
   requireNumber('--attack-noise', s.attackNoise, 0, 1);
   requireNumber('--evasion-share', s.evasionShare, 0, 1);
   requireNumber('--benign-share', s.benignShare, 0, 1);

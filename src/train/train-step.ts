@@ -10,6 +10,8 @@ export interface StepContext {
   readonly optimizer: tf.Optimizer;
   readonly mode: TrainMode;
   readonly tradesBeta: number;
+  /** Label smoothing of the router's type targets; default 0. */
+  readonly typeSmoothing?: number;
   readonly weightDecay: number;
   /** MTARD teachers, run in inference mode. */
   readonly teachers?: { readonly clean: Model; readonly adv: Model };
@@ -70,6 +72,7 @@ export function trainStep(
       alphaNat: alpha.alphaNat,
       alphaAdv: alpha.alphaAdv,
       tradesBeta: ctx.tradesBeta,
+      typeSmoothing: ctx.typeSmoothing ?? 0,
       ...(teacherLogits ? { teacherCleanLogits: teacherLogits.clean, teacherAdvLogits: teacherLogits.adv } : {}),
     });
     // Read-outs that need no gradient, gathered into one tensor so one download serves all.

@@ -99,7 +99,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
   try {
     await files.prepare();
     if (settings.mode === 'mtard') teachers = await loadTeachers(settings, model);
-    const ctx = { model, optimizer, mode: settings.mode, tradesBeta: settings.tradesBeta, weightDecay: settings.weightDecay, ...(teachers ? { teachers } : {}) };
+    const ctx = { model, optimizer, mode: settings.mode, tradesBeta: settings.tradesBeta, typeSmoothing: settings.typeSmoothing, weightDecay: settings.weightDecay, ...(teachers ? { teachers } : {}) };
     if (settings.workers > 1 && settings.mode !== 'mtard') {
       const parallel = await ParallelPgdAt.start(settings.workers, {
         backend: currentBackend(),
@@ -109,6 +109,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
         mode: settings.mode,
         weightDecay: settings.weightDecay,
         tradesBeta: settings.tradesBeta,
+        typeSmoothing: settings.typeSmoothing,
       });
       runner = new ParallelStepRunner(parallel, ctx);
       log(`training on ${settings.workers} worker threads (each batch split into ${settings.workers} shards)`);
@@ -246,12 +247,13 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
       }
 
       const v0 = performance.now();
-      const val = validate(model, all, data.val, data.pgdVal, {
+      const val = await validate(model, all, data.val, data.pgdVal, {
         batchSize: Math.max(batchSize, 256),
         eps: settings.eps,
         attackSteps: settings.valAttackSteps,
         attackStepSize: settings.eps / 4,
         adaptiveLambdas: settings.valAdaptiveLambdas,
+        squareQueries: settings.valSquareQueries,
         seed: hashSeed(settings.seed, 0x7a1, epoch),
       });
       const overfit = catastrophicOverfitting(state.valHistory, val);

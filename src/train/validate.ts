@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { adaptiveAttack } from '../attacks/adaptive.js';
 import { fgsm } from '../attacks/fgsm.js';
 import { pgd } from '../attacks/pgd.js';
+import { modelOracle } from '../attacks/score-oracle.js';
+import { squareAttack } from '../attacks/square.js';
 import type { Dataset } from '../data/types.js';
 import { gatherBatch } from '../data/split.js';
 import type { Model } from '../model/types.js';
@@ -14,6 +16,12 @@ export interface ValidationOptions {
   readonly attackStepSize: number;
   /** λ of the adaptive attacks (one attack each); empty: no adaptive attack. */
   readonly adaptiveLambdas: readonly number[];
+  /**
+   * Queries per image of a Square Attack on the images every gradient attack left correct (0 or
+   * undefined: none). AW-Net's router can learn to make its gradients vanish; the score-only
+   * attack still moves it, so a worst case without it can choose a checkpoint that only looks robust.
+   */
+  readonly squareQueries?: number;
   readonly seed: number;
 }
 
@@ -27,10 +35,12 @@ export interface ValidationFigures {
   readonly pgdAcc: number | null;
   readonly pgdCount: number;
   /**
-   * Per image, the worst case over PGD and every adaptive attack (each adaptive attack runs
-   * only on the images still correct, as the worst case needs nothing more).
+   * Per image, the worst case over PGD, every adaptive attack and the Square Attack (each
+   * runs only on the images still correct, as the worst case needs nothing more).
    */
   readonly worstAcc: number | null;
+  /** Images the Square Attack took from the worst case (null when it did not run). */
+  readonly squareFooled: number | null;
   /** (clean accuracy + worst-case accuracy) / 2. */
   readonly wRobust: number | null;
   /**
@@ -64,8 +74,32 @@ function keepRows(x: tf.Tensor4D, y: tf.Tensor1D, alive: Uint8Array): { x: tf.Te
   return out;
 }
 
+/** Sets `alive[row]` to 0 for every alive row the Square Attack misclassifies; returns how many. */
+async function squareSurvivors(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, alive: Uint8Array, queries: number, eps: number, seed: number): Promise<number> {
+  const kept = keepRows(x, y, alive);
+  if (kept === null) return 0;
+  const pixels = Float32Array.from(kept.x.dataSync());
+  const labels = Int32Array.from(kept.y.dataSync());
+  tf.dispose([kept.x, kept.y]);
+  const { fooled } = await squareAttack(modelOracle(model), pixels, labels, { eps, queries, seed });
+  let taken = 0;
+  kept.rows.forEach((row, i) => {
+    if (fooled[i] === 1) {
+      alive[row] = 0;
+      taken++;
+    }
+  });
+  return taken;
+}
+
 /** Clean accuracy on `indices`; FGSM, PGD, worst-case and router accuracy on `pgdIndices`. */
-export function validate(model: Model, dataset: Dataset, indices: Int32Array, pgdIndices: Int32Array, options: ValidationOptions): ValidationFigures {
+export async function validate(
+  model: Model,
+  dataset: Dataset,
+  indices: Int32Array,
+  pgdIndices: Int32Array,
+  options: ValidationOptions,
+): Promise<ValidationFigures> {
   let correct = 0;
   for (let start = 0; start < indices.length; start += options.batchSize) {
     const { x, y } = toTensors(dataset, indices.subarray(start, start + options.batchSize));
@@ -77,6 +111,8 @@ export function validate(model: Model, dataset: Dataset, indices: Int32Array, pg
   let pgdCorrect = 0;
   let worstCorrect = 0;
   let routerCorrect = 0;
+  let squareFooled = 0;
+  const squareQueries = options.squareQueries ?? 0;
   let hasRouter = false;
   for (let start = 0; start < pgdIndices.length; start += options.batchSize) {
     const { x, y } = toTensors(dataset, pgdIndices.subarray(start, start + options.batchSize));
@@ -126,6 +162,7 @@ export function validate(model: Model, dataset: Dataset, indices: Int32Array, pg
       });
       tf.dispose([xa, kept.x, kept.y]);
     }
+    if (squareQueries > 0) squareFooled += await squareSurvivors(model, x, y, alive, squareQueries, options.eps, options.seed + start + 104729);
     worstCorrect += alive.reduce((s, v) => s + v, 0);
     tf.dispose([x, y]);
   }
@@ -139,6 +176,7 @@ export function validate(model: Model, dataset: Dataset, indices: Int32Array, pg
     pgdAcc: pgdCount > 0 ? pgdCorrect / pgdCount : null,
     pgdCount,
     worstAcc,
+    squareFooled: pgdCount > 0 && squareQueries > 0 ? squareFooled : null,
     wRobust: worstAcc !== null && indices.length > 0 ? (cleanAcc + worstAcc) / 2 : null,
     routerAcc: pgdCount > 0 && hasRouter ? routerCorrect / (2 * pgdCount) : null,
   };

@@ -31,22 +31,27 @@ describe('per-epoch validation', () => {
     tf.dispose([data.x, data.y]);
   });
 
-  it('reports a worst case never above PGD, and W-Robust from it', () => {
+  const options = { batchSize: 32, eps: 0.1, attackSteps: 3, attackStepSize: 0.025, adaptiveLambdas: [1, 10], seed: 1 };
+
+  it('reports a worst case never above PGD, and W-Robust from it', async () => {
     const all = Int32Array.from({ length: 192 }, (_, i) => i);
-    const v = validate(model, dataset, all, all.subarray(0, 64), {
-      batchSize: 32,
-      eps: 0.1,
-      attackSteps: 3,
-      attackStepSize: 0.025,
-      adaptiveLambdas: [1, 10],
-      seed: 1,
-    });
+    const v = await validate(model, dataset, all, all.subarray(0, 64), options);
     assert.ok(v.cleanAcc > 0.3, `clean ${v.cleanAcc}`);
     assert.ok(v.worstAcc! <= v.pgdAcc!);
     assert.ok(v.pgdAcc! <= v.cleanAcc + 0.2);
     assert.equal(v.wRobust, (v.cleanAcc + v.worstAcc!) / 2);
     assert.equal(typeof v.fgsmAcc, 'number');
     assert.equal(typeof v.routerAcc, 'number');
+    assert.equal(v.squareFooled, null, 'no Square Attack was asked for');
+  });
+
+  it('folds the Square Attack into the worst case: it only removes images the gradient attacks left', async () => {
+    const all = Int32Array.from({ length: 192 }, (_, i) => i);
+    const without = await validate(model, dataset, all, all.subarray(0, 64), options);
+    const withSquare = await validate(model, dataset, all, all.subarray(0, 64), { ...options, squareQueries: 50 });
+    assert.equal(withSquare.pgdAcc, without.pgdAcc, 'same seeds, same gradient attacks');
+    assert.equal(typeof withSquare.squareFooled, 'number');
+    assert.ok(Math.abs(withSquare.worstAcc! - (without.worstAcc! - withSquare.squareFooled! / 64)) < 1e-9, 'worst case = gradient worst case − Square');
   });
 });
 
