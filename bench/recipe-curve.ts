@@ -9,7 +9,8 @@ import { repoRoot } from '../src/server/repo-root.js';
 /**
  * Robust accuracy against wall-clock minutes, one line per training run: the recipe
  * comparison. Each point is one epoch-end validation of a run (`log.jsonl`): the per-image worst
- * case over PGD and the adaptive attacks on the run's attacked validation images, at the
+ * case over PGD, the adaptive attacks and (runs that had it) the Square Attack on the run's
+ * attacked validation images, at the
  * minutes of training and validation spent so far. Runs of different recipes (attack, steps,
  * variant, budget) side by side show which buys the most robustness per minute of this machine.
  */

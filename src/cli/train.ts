@@ -50,6 +50,7 @@ interface RawOptions {
   evasionShare: number;
   evasionLambdas: number[];
   benignShare: number;
+  matchedNoiseShare: number;
   beta: number;
   typeSmoothing: number;
   seed: number;
@@ -131,6 +132,7 @@ function settingsFrom(o: RawOptions): TrainSettings {
     evasionShare: o.evasionShare,
     evasionLambdas: o.evasionLambdas,
     benignShare: o.benignShare,
+    matchedNoiseShare: o.matchedNoiseShare,
     tradesBeta: o.beta,
     typeSmoothing: o.typeSmoothing,
     seed: o.seed,
@@ -209,6 +211,13 @@ export function registerTrainCommand(program: Command): void {
       'share of each batch\'s clean rows given a random benign change (noise, JPEG, blur, brightness, contrast), still labelled clean',
       nonNegativeNumber,
       d.benignShare,
+    )
+    .option(
+      '--matched-noise-share <x>',
+      "share of each batch's clean rows given the training attack's random start alone (uniform ±attack noise), still labelled clean, " +
+        'so the router cannot take that noise for the attack (with --benign-share at most 1)',
+      nonNegativeNumber,
+      d.matchedNoiseShare,
     )
     .option('--beta <x>', 'TRADES β (weight of the KL term)', nonNegativeNumber, d.tradesBeta)
     .option(

@@ -50,6 +50,8 @@ export interface TrainSettings {
   readonly evasionLambdas: readonly number[];
   /** Share of each batch's clean rows given a random benign corruption (still labelled clean). */
   readonly benignShare: number;
+  /** Share of each batch's clean rows given the training attack's random start alone (uniform ±attackNoise), still labelled clean. */
+  readonly matchedNoiseShare: number;
   readonly tradesBeta: number;
   /** Label smoothing of the router's type targets (0: hard labels). */
   readonly typeSmoothing: number;
@@ -96,6 +98,7 @@ export const TRAIN_DEFAULTS = {
   evasionShare: 0,
   evasionLambdas: [1, 10] as readonly number[],
   benignShare: 0,
+  matchedNoiseShare: 0,
   timeBudgetMinutes: null as number | null,
   checkpointEvery: 100,
   workers: 1,
@@ -173,6 +176,13 @@ export function checkSettings(s: TrainSettings): void {
   requireNumber('--attack-noise', s.attackNoise, 0, 1);
   requireNumber('--evasion-share', s.evasionShare, 0, 1);
   requireNumber('--benign-share', s.benignShare, 0, 1);
+  requireNumber('--matched-noise-share', s.matchedNoiseShare, 0, 1);
+  if (s.benignShare + (s.matchedNoiseShare) > 1) {
+    throw new TrainError(
+      'TRAIN_BAD_OPTION',
+      `--benign-share ${s.benignShare} and --matched-noise-share ${s.matchedNoiseShare} add up to more than 1: they are shares of the same clean rows`,
+    );
+  }
   for (const l of s.evasionLambdas) requireNumber('--evasion-lambdas', l, 0);
   for (const l of s.valAdaptiveLambdas) requireNumber('--val-adaptive-lambdas', l, 0);
   if (s.timeBudgetMinutes !== null) requireNumber('--time-budget', s.timeBudgetMinutes, 0.05);

@@ -50,3 +50,30 @@ describe('training batches with benign changes', () => {
     for (const v of half.images) assert.ok(v >= 0 && v <= 1);
   });
 });
+
+describe('training batches with the attack start on clean rows (--matched-noise-share)', () => {
+  let data: Dataset;
+  const indices = Int32Array.from({ length: 64 }, (_, i) => i);
+  before(async () => {
+    data = await loadDataset('fashion-mnist', { split: 'train', limit: 256 });
+  });
+
+  it("add uniform noise of exactly the attack start's half-width to their share of rows, labels kept", async () => {
+    const plain = await trainingBatch(data, indices, settings(0), 0, 3);
+    const matched = await trainingBatch(data, indices, { ...settings(0), attackNoise: 0.07, matchedNoiseShare: 0.5 }, 0, 3);
+    assert.deepEqual([...matched.labels], [...plain.labels]);
+    let changed = 0;
+    let widest = 0;
+    for (let n = 0; n < 64; n++) {
+      let rowChanged = false;
+      for (let i = n * 784; i < (n + 1) * 784; i++) {
+        const d = Math.abs(matched.images[i]! - plain.images[i]!);
+        widest = Math.max(widest, d);
+        if (d > 1e-6) rowChanged = true;
+      }
+      if (rowChanged) changed++;
+    }
+    assert.ok(changed >= 16 && changed <= 48, `${changed} of 64 rows changed`);
+    assert.ok(widest <= 0.07 + 1e-6 && widest > 0.05, `largest change ${widest}, the start's half-width is 0.07`);
+  });
+});

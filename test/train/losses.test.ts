@@ -70,6 +70,25 @@ describe('loss pieces', () => {
     assert.equal(value(correctCount(tf.tensor2d(typeLogits), tf.tensor1d([0, 0, 1, 1], 'int32'))), 3, 'rows 0–2 right; the tie in row 3 counts as class 0');
   });
 
+  it('the smoothed type loss aims at 1 − s/2 / s/2, so a certain router pays for its certainty', () => {
+    const typeLogits = [
+      [3, -3],
+      [-2, 2],
+    ];
+    const s = 0.1;
+    const row = (l: number[], own: number): number => {
+      const p = softmax(l);
+      return -((1 - s / 2) * Math.log(p[own]!) + (s / 2) * Math.log(p[1 - own]!));
+    };
+    close(value(typeLoss(tf.tensor2d(typeLogits), 1, s)), (row(typeLogits[0]!, 0) + row(typeLogits[1]!, 1)) / 2, 1e-6, 'smoothed type loss');
+    close(value(typeLoss(tf.tensor2d(typeLogits), 1, 0)), value(typeLoss(tf.tensor2d(typeLogits), 1)), 1e-9, 'smoothing 0 is the hard loss');
+    // Hard labels reward ever larger logits; smoothed ones have their minimum at P = 1 − s/2.
+    const certain = tf.tensor2d([[20, -20]]);
+    const calibrated = tf.tensor2d([[Math.log(1 - s / 2) - Math.log(s / 2), 0]]);
+    assert.ok(value(typeLoss(certain, 1)) < value(typeLoss(calibrated, 1)));
+    assert.ok(value(typeLoss(certain, 1, s)) > value(typeLoss(calibrated, 1, s)));
+  });
+
   it('the objective combines the pieces per mode as specified', () => {
     const logits = tf.tensor2d([...A, ...B]); // rows 0-2 clean, 3-5 adversarial
     const typeLogits = tf.tensor2d([
