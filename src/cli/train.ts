@@ -14,7 +14,7 @@ import { progressHooks } from '../train/progress.js';
 import { RunFiles } from '../train/run-files.js';
 import { LR_SCHEDULES, type LrScheduleName } from '../train/schedule.js';
 import { defaultEps, TRAIN_DEFAULTS, type TrainSettings } from '../train/settings.js';
-import { trainingAttack, TRAINING_ATTACKS, type TrainingAttackName } from '../train/training-attack.js';
+import { EVASION_OMEGAS, trainingAttack, TRAINING_ATTACKS, type EvasionOmega, type TrainingAttackName } from '../train/training-attack.js';
 import { train } from '../train/trainer.js';
 import { checkpointOrSelf } from '../contract/run-directory.js';
 import { nonNegativeInt, nonNegativeNumber, nonNegativeNumberList, number, positiveInt, positiveIntList } from './options.js';
@@ -49,6 +49,7 @@ interface RawOptions {
   attackNoise?: number;
   evasionShare: number;
   evasionLambdas: number[];
+  evasionOmega: EvasionOmega;
   benignShare: number;
   matchedNoiseShare: number;
   beta: number;
@@ -131,6 +132,7 @@ function settingsFrom(o: RawOptions): TrainSettings {
     attackNoise: attack.noise,
     evasionShare: o.evasionShare,
     evasionLambdas: o.evasionLambdas,
+    evasionOmega: o.evasionOmega,
     benignShare: o.benignShare,
     matchedNoiseShare: o.matchedNoiseShare,
     tradesBeta: o.beta,
@@ -206,6 +208,15 @@ export function registerTrainCommand(program: Command): void {
       d.evasionShare,
     )
     .option('--evasion-lambdas <list>', 'λ values the router-evading rows draw from', nonNegativeNumberList, [...d.evasionLambdas])
+    .addOption(
+      new Option(
+        '--evasion-omega <which>',
+        "the filter scaling ω of router-evading rows in training: own (the router's answer to the attack) or clean (their clean image's: " +
+          'the mode a fooled router would choose)',
+      )
+        .choices(EVASION_OMEGAS)
+        .default(d.evasionOmega),
+    )
     .option(
       '--benign-share <x>',
       'share of each batch\'s clean rows given a random benign change (noise, JPEG, blur, brightness, contrast), still labelled clean',

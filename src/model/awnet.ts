@@ -81,7 +81,10 @@ export class AwNet implements Model {
         cleanCount,
         pClean: mixWithRouter && routed ? routed.pClean : null,
       };
-      const omegas = this.spec.features.dynamic && routed ? routed.omegas : null;
+      // A one-hot selection matrix rather than gather: gather's gradient needs UnsortedSegmentSum, which wasm lacks.
+      const pick = options.training && options.omegaRows ? tf.oneHot(tf.tensor1d(options.omegaRows, 'int32'), n) : null;
+      const own = this.spec.features.dynamic && routed ? routed.omegas : null;
+      const omegas = own && pick ? own.map((o) => tf.matMul(pick, o) as tf.Tensor2D) : own;
       const { features } = this.main.apply(xn, ctx, omegas);
       const logits = this.classifier.apply(tf.mean(features, [1, 2]) as tf.Tensor2D);
       return { logits, typeLogits: routed?.typeLogits ?? null, pClean: routed?.pClean ?? null };

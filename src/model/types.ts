@@ -55,6 +55,11 @@ export interface ForwardOptions {
    * Defaults to the whole batch being clean.
    */
   readonly cleanCount?: number;
+  /**
+   * Training mode only: row i's filters are scaled by the ω the router computes for row
+   * omegaRows[i] instead of its own (router-evading rows take their clean image's ω).
+   */
+  readonly omegaRows?: Int32Array;
 }
 
 export interface ForwardResult {

@@ -44,7 +44,7 @@ function runShard(model: Model, ctx: StepContext, capture: GradientCapture, deca
       task.attack.eps === 0 ? { xAdv: tf.clone(x), evading: 0 } : adversarialRows(model, x, labels, ctx.mode, task.attack, task.evasion, task.seed);
     const t1 = performance.now();
     capture.captured.clear();
-    const figures = trainStep(ctx, x, xAdv, labels, task.alpha ?? initialAlpha(ctx.mode), decaying, evading);
+    const figures = trainStep(ctx, x, xAdv, labels, task.alpha ?? initialAlpha(ctx.mode), decaying, evading, task.evasion.omega);
     xAdv.dispose();
     const t2 = performance.now();
     const trainable = variables.filter(([, v]) => v.trainable);

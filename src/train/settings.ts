@@ -6,7 +6,7 @@ import { TrainError } from './errors.js';
 import type { TrainMode } from './modes.js';
 import type { OptimizerName } from './optimizer.js';
 import type { LrScheduleName } from './schedule.js';
-import { trainingAttack, type RouterEvasion, type TrainingAttack, type TrainingAttackName } from './training-attack.js';
+import { trainingAttack, type EvasionOmega, type RouterEvasion, type TrainingAttack, type TrainingAttackName } from './training-attack.js';
 
 /** Everything that defines a training run; stored in every checkpoint so `--resume` can check it. */
 export interface TrainSettings {
@@ -48,6 +48,8 @@ export interface TrainSettings {
   /** Share of each batch's adversarial rows made router-evading, and their λ (RouterEvasion). */
   readonly evasionShare: number;
   readonly evasionLambdas: readonly number[];
+  /** The ω of router-evading rows in training (RouterEvasion.omega). */
+  readonly evasionOmega: EvasionOmega;
   /** Share of each batch's clean rows given a random benign corruption (still labelled clean). */
   readonly benignShare: number;
   /** Share of each batch's clean rows given the training attack's random start alone (uniform ±attackNoise), still labelled clean. */
@@ -97,6 +99,7 @@ export const TRAIN_DEFAULTS = {
   attack: 'pgd' as TrainingAttackName,
   evasionShare: 0,
   evasionLambdas: [1, 10] as readonly number[],
+  evasionOmega: 'own' as EvasionOmega,
   benignShare: 0,
   matchedNoiseShare: 0,
   timeBudgetMinutes: null as number | null,
@@ -209,5 +212,5 @@ export function attackOf(s: TrainSettings): TrainingAttack {
 }
 
 export function evasionOf(s: TrainSettings): RouterEvasion {
-  return { share: s.evasionShare, lambdas: s.evasionLambdas };
+  return { share: s.evasionShare, lambdas: s.evasionLambdas, omega: s.evasionOmega };
 }

@@ -44,7 +44,7 @@ export class SerialStepRunner implements StepRunner {
           ? { xAdv: tf.clone(x), evading: 0 }
           : adversarialRows(this.ctx.model, x, y, this.ctx.mode, request.attack, request.evasion, request.seed);
       try {
-        return Promise.resolve(trainStep(this.ctx, x, xAdv, y, request.alpha, this.decaying, evading));
+        return Promise.resolve(trainStep(this.ctx, x, xAdv, y, request.alpha, this.decaying, evading, request.evasion.omega));
       } finally {
         xAdv.dispose();
       }

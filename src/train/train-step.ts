@@ -4,6 +4,7 @@ import { correctCount } from './losses.js';
 import type { TrainMode } from './modes.js';
 import { objective } from './objective.js';
 import { addWeightDecay, decays } from './optimizer.js';
+import type { EvasionOmega } from './training-attack.js';
 
 export interface StepContext {
   readonly model: Model;
@@ -30,6 +31,13 @@ export interface StepFigures {
   readonly count: number;
 }
 
+/** [clean; adversarial] rows, each its own ω but the first `evading` adversarial rows, which take their clean image's. */
+export function cleanOmegaRows(n: number, evading: number): Int32Array {
+  const rows = Int32Array.from({ length: 2 * n }, (_, i) => i);
+  for (let j = 0; j < evading; j++) rows[n + j] = j;
+  return rows;
+}
+
 /** tfjs variable name → variable, for the variables that take weight decay. */
 export function decayingVariables(model: Model): Map<string, tf.Variable> {
   const out = new Map<string, tf.Variable>();
@@ -41,7 +49,8 @@ export function decayingVariables(model: Model): Map<string, tf.Variable> {
  * One optimisation step on [clean; adversarial]: a training forward, the objective, gradients
  * of every trainable variable, weight decay, update. MixBN sends the clean rows and the first
  * `evading` adversarial rows (router-evading examples, see RouterEvasion) through BN_clean and
- * the rest through BN_adv; the type head and the losses still see every adversarial row as
+ * the rest through BN_adv (with `evadingOmega` 'clean', the evading rows also take their clean
+ * image's ω); the type head and the losses still see every adversarial row as
  * adversarial.
  */
 export function trainStep(
@@ -52,6 +61,7 @@ export function trainStep(
   alpha: { readonly alphaNat: number; readonly alphaAdv: number },
   decaying: ReadonlyMap<string, tf.Variable>,
   evading = 0,
+  evadingOmega: EvasionOmega = 'own',
 ): StepFigures {
   const n = x.shape[0];
   const teacherLogits = ctx.teachers
@@ -63,7 +73,8 @@ export function trainStep(
   const both = tf.concat([x, xAdv]) as tf.Tensor4D;
   let figures: tf.Tensor1D | undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const out = ctx.model.forward(both, { training: true, cleanCount: n + evading });
+    const omegaRows = evadingOmega === 'clean' && evading > 0 ? { omegaRows: cleanOmegaRows(n, evading) } : {};
+    const out = ctx.model.forward(both, { training: true, cleanCount: n + evading, ...omegaRows });
     const terms = objective({
       mode: ctx.mode,
       out,

@@ -64,7 +64,17 @@ export function trainingAttack(
 export interface RouterEvasion {
   readonly share: number;
   readonly lambdas: readonly number[];
+  /**
+   * Which ω scales the filters of a router-evading row in training: its own (what the router
+   * makes of the attack), or that of its clean image — the filters a fooled router would
+   * choose, so the network learns to classify the attack in the mode the attacker aims for.
+   * Default 'own'.
+   */
+  readonly omega?: EvasionOmega;
 }
+
+export type EvasionOmega = 'own' | 'clean';
+export const EVASION_OMEGAS: readonly EvasionOmega[] = ['own', 'clean'];
 
 export const NO_EVASION: RouterEvasion = { share: 0, lambdas: [] };
 
