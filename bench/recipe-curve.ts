@@ -83,7 +83,7 @@ const series: CurveSeries[] = runs.map((r) => ({
 const svg = renderCurveSvg(
   series.filter((s) => s.points.length > 0),
   {
-    title: 'Validation worst case (PGD and adaptive attacks) vs wall-clock minutes',
+    title: 'Validation worst case (PGD, adaptive attacks, Square where run) vs wall-clock minutes',
     xLabel: 'minutes of training and validation',
     width: 900,
   },

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { buildConfig, createModel } from '../../src/model/index.js';
 import { typeLabels } from '../../src/train/losses.js';
-import { decayingVariables, trainStep } from '../../src/train/train-step.js';
+import { cleanOmegaRows, decayingVariables, trainStep } from '../../src/train/train-step.js';
 import { adversarialRows, evadingRows, NO_EVASION, rowLambdas, trainingAttack } from '../../src/train/training-attack.js';
 import { fashionBatch, TinyModel, useWasm, type Batch } from '../attacks/tiny-model.js';
 
@@ -102,6 +102,25 @@ describe('the training batch layout', () => {
 
   it('labels clean rows (benign-corrupted ones included) clean and every adversarial row, evading or not, adversarial', () => {
     assert.deepEqual([...typeLabels(3, 6)], [0, 0, 0, 1, 1, 1]);
+  });
+
+  it('with --evasion-omega clean, evading rows take their clean image\'s ω and every other row keeps its own', () => {
+    assert.deepEqual([...cleanOmegaRows(3, 2)], [0, 1, 2, 0, 1, 5]);
+    const model = createModel(buildConfig('fmnist-tiny', 'awnet', { main: { stem: 4, widths: [4, 8, 8] }, router: { stem: 4, widths: [4, 4, 4] } }), 1);
+    const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const both = tf.concat([x, tf.clipByValue(tf.add(x, tf.randomUniform([8, 28, 28, 1], -0.3, 0.3, 'float32', 2)), 0, 1)]) as tf.Tensor4D;
+    const logits = (omegaRows?: Int32Array): number[] =>
+      tf.tidy(() => [...model.forward(both, { training: true, cleanCount: 16, ...(omegaRows ? { omegaRows } : {}) }).logits.dataSync()]);
+    try {
+      const own = logits();
+      const identity = logits(Int32Array.from({ length: 16 }, (_, i) => i));
+      own.forEach((v, i) => assert.ok(Math.abs(v - identity[i]!) < 1e-5, `identity mapping changed logit ${i}`));
+      const clean = logits(cleanOmegaRows(8, 8));
+      assert.ok(clean.some((v, i) => Math.abs(v - own[i]!) > 1e-4), "the clean images' ω changes what the evading rows compute");
+    } finally {
+      tf.dispose([x, both]);
+      model.dispose();
+    }
   });
 
   it('routes evading adversarial rows through BN_clean: with every row evading, BN_adv statistics do not move', () => {
