@@ -25,7 +25,7 @@ function settings(benignShare: number): TrainSettings {
   };
 }
 
-describe('training batches with benign changes', () => {
+describe('training batches with benign changes and the attack start on clean rows', () => {
   let data: Dataset;
   const indices = Int32Array.from({ length: 64 }, (_, i) => i);
   before(async () => {
@@ -49,16 +49,8 @@ describe('training batches with benign changes', () => {
     assert.deepEqual([...again.images], [...half.images]);
     for (const v of half.images) assert.ok(v >= 0 && v <= 1);
   });
-});
 
-describe('training batches with the attack start on clean rows (--matched-noise-share)', () => {
-  let data: Dataset;
-  const indices = Int32Array.from({ length: 64 }, (_, i) => i);
-  before(async () => {
-    data = await loadDataset('fashion-mnist', { split: 'train', limit: 256 });
-  });
-
-  it("add uniform noise of exactly the attack start's half-width to their share of rows, labels kept", async () => {
+  it("with --matched-noise-share, add uniform noise of exactly the attack start's half-width to that share of rows, labels kept", async () => {
     const plain = await trainingBatch(data, indices, settings(0), 0, 3);
     const matched = await trainingBatch(data, indices, { ...settings(0), attackNoise: 0.07, matchedNoiseShare: 0.5 }, 0, 3);
     assert.deepEqual([...matched.labels], [...plain.labels]);
