@@ -13,8 +13,8 @@ import type { StepBatch } from './step-runner.js';
  * further `matchedNoiseShare`, given the training attack's random start alone (uniform noise
  * ±attackNoise). The changed rows stay clean rows: they train the classifier and teach the
  * router that such changes are not attacks; the matched rows teach it that the random start
- * every adversarial row carries is not what makes a row adversarial. Every draw comes from generators keyed by (seed, epoch, step), so a
- * resumed run rebuilds the same batch.
+ * every adversarial row carries is not what makes a row adversarial. Every draw comes from
+ * generators keyed by (seed, epoch, step), so a resumed run rebuilds the same batch.
  */
 export async function trainingBatch(dataset: Dataset, indices: Int32Array, settings: TrainSettings, epoch: number, step: number): Promise<StepBatch> {
   const batch = gatherBatch(dataset, indices);

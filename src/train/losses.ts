@@ -58,10 +58,8 @@ export function typeLabels(cleanCount: number, rows: number): Int32Array {
  */
 export function typeLoss(typeLogits: tf.Tensor2D, cleanCount: number, smoothing = 0): tf.Scalar {
   return tf.tidy(() => {
-    const labels = tf.tensor1d(typeLabels(cleanCount, typeLogits.shape[0]), 'int32');
-    if (smoothing === 0) return crossEntropy(typeLogits, labels);
-    const targets = tf.add(tf.mul(tf.oneHot(labels, 2), 1 - smoothing), smoothing / 2) as tf.Tensor2D;
-    return softCrossEntropy(typeLogits, targets);
+    const hot = tf.oneHot(tf.tensor1d(typeLabels(cleanCount, typeLogits.shape[0]), 'int32'), 2);
+    return softCrossEntropy(typeLogits, tf.add(tf.mul(hot, 1 - smoothing), smoothing / 2) as tf.Tensor2D);
   });
 }
 

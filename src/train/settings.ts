@@ -180,7 +180,7 @@ export function checkSettings(s: TrainSettings): void {
   requireNumber('--evasion-share', s.evasionShare, 0, 1);
   requireNumber('--benign-share', s.benignShare, 0, 1);
   requireNumber('--matched-noise-share', s.matchedNoiseShare, 0, 1);
-  if (s.benignShare + (s.matchedNoiseShare) > 1) {
+  if (s.benignShare + s.matchedNoiseShare > 1) {
     throw new TrainError(
       'TRAIN_BAD_OPTION',
       `--benign-share ${s.benignShare} and --matched-noise-share ${s.matchedNoiseShare} add up to more than 1: they are shares of the same clean rows`,
