@@ -60,6 +60,7 @@ interface RawOptions {
   workers: number;
   out?: string;
   resume: boolean;
+  initFrom?: string;
   teacherClean?: string;
   teacherAdv?: string;
   backend?: BackendName;
@@ -141,6 +142,7 @@ function settingsFrom(o: RawOptions): TrainSettings {
     augment: o.augment,
     checkpointEvery: o.checkpointEvery,
     workers: o.workers,
+    initFrom: o.initFrom !== undefined ? resolve(o.initFrom) : null,
     teacherClean: o.teacherClean !== undefined ? resolve(o.teacherClean) : null,
     teacherAdv: o.teacherAdv !== undefined ? resolve(o.teacherAdv) : null,
     out: resolve(o.out ?? `runs/${o.preset}-${o.variant}-${o.mode}`),
@@ -250,6 +252,11 @@ export function registerTrainCommand(program: Command): void {
     )
     .option('--out <dir>', 'run directory (default runs/<preset>-<variant>-<mode>)')
     .option('--resume', 'continue the run in --out from its last checkpoint', false)
+    .option(
+      '--init-from <checkpoint>',
+      'start a new run from the variables of this checkpoint (or run directory: its latest) that the model shares, e.g. an AW-Net from a ' +
+        "static baseline: its network and BatchNorm (into both MixBN sets); the router keeps its initialisation",
+    )
     .option('--teacher-clean <checkpoint>', 'MTARD: the clean teacher (e.g. a static baseline trained with --eps 0)')
     .option('--teacher-adv <checkpoint>', 'MTARD: the robust teacher (e.g. a static baseline trained with pgd-at)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: best available; env AWNET_TF_BACKEND)').choices(BACKEND_NAMES))
@@ -268,9 +275,14 @@ async function runTrain(raw: RawOptions): Promise<void> {
   const log = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
-  // Teachers follow the rule of every command that reads a checkpoint: a run directory means its latest.
-  const teacher = async (path: string | undefined): Promise<string | undefined> => (path === undefined ? undefined : (await checkpointOrSelf(path)).dir);
-  const settings = settingsFrom({ ...raw, teacherClean: await teacher(raw.teacherClean), teacherAdv: await teacher(raw.teacherAdv) });
+  // Teachers and --init-from follow the rule of every command that reads a checkpoint: a run directory means its latest.
+  const checkpoint = async (path: string | undefined): Promise<string | undefined> => (path === undefined ? undefined : (await checkpointOrSelf(path)).dir);
+  const settings = settingsFrom({
+    ...raw,
+    initFrom: await checkpoint(raw.initFrom),
+    teacherClean: await checkpoint(raw.teacherClean),
+    teacherAdv: await checkpoint(raw.teacherAdv),
+  });
   const backend = await initBackend({ ...(raw.backend !== undefined ? { backend: raw.backend } : {}), log });
   const controller = new AbortController();
   const onSigint = (): void => {

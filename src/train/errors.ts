@@ -5,6 +5,7 @@ export type TrainErrorCode =
   | 'TRAIN_NOTHING_TO_RESUME'
   | 'TRAIN_RESUME_MISMATCH'
   | 'TRAIN_TEACHER_MISMATCH'
+  | 'TRAIN_INIT_MISMATCH'
   | 'TRAIN_DIVERGED';
 
 export class TrainError extends Error {

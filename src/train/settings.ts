@@ -66,6 +66,8 @@ export interface TrainSettings {
    * separately, so a run with 2 is not bit-identical to one with 1; a resume may change it.
    */
   readonly workers: number;
+  /** Checkpoint whose matching variables initialise a new run (null: fresh initialisation). */
+  readonly initFrom: string | null;
   readonly teacherClean: string | null;
   readonly teacherAdv: string | null;
   readonly out: string;
@@ -105,6 +107,7 @@ export const TRAIN_DEFAULTS = {
   timeBudgetMinutes: null as number | null,
   checkpointEvery: 100,
   workers: 1,
+  initFrom: null as string | null,
 } as const;
 
 export function defaultEps(dataset: DatasetName): number {

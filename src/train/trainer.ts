@@ -18,6 +18,7 @@ import { attackOf, checkSettings, evasionOf, type TrainSettings } from './settin
 import { ParallelStepRunner, SerialStepRunner, type StepBatch, type StepRunner } from './step-runner.js';
 import type { StepFigures } from './train-step.js';
 import { catastrophicOverfitting, robustnessCollapse, validate } from './validate.js';
+import { describeWarmStart, warmStart } from './warm-start.js';
 
 export type { EpochRecord } from './epoch-stats.js';
 
@@ -98,6 +99,9 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
   let runner: StepRunner;
   try {
     await files.prepare();
+    if (!options.resume && settings.initFrom !== null) {
+      log(describeWarmStart(await warmStart(model, settings.initFrom), settings.initFrom));
+    }
     if (settings.mode === 'mtard') teachers = await loadTeachers(settings, model);
     const ctx = { model, optimizer, mode: settings.mode, tradesBeta: settings.tradesBeta, typeSmoothing: settings.typeSmoothing, weightDecay: settings.weightDecay, ...(teachers ? { teachers } : {}) };
     if (settings.workers > 1 && settings.mode !== 'mtard') {

@@ -19,6 +19,7 @@ function settings(benignShare: number): TrainSettings {
     attackNoise: 0.1,
     benignShare,
     augment: true,
+    initFrom: null,
     teacherClean: null,
     teacherAdv: null,
     out: '/nonexistent',

@@ -32,6 +32,7 @@ function settings(out: string): TrainSettings {
     timeBudgetMinutes: 0.5,
     augment: true,
     checkpointEvery: 0,
+    initFrom: null,
     teacherClean: null,
     teacherAdv: null,
     out,

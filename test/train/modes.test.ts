@@ -33,6 +33,7 @@ function settings(out: string, extra: Partial<TrainSettings>): TrainSettings {
     attackNoise: 0.1,
     augment: true,
     checkpointEvery: 0,
+    initFrom: null,
     teacherClean: null,
     teacherAdv: null,
     out,

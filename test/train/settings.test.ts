@@ -15,6 +15,7 @@ function trainSettings(out: string): TrainSettings {
     attackStepSize: 0.05,
     attackNoise: 0.1,
     augment: true,
+    initFrom: null,
     teacherClean: null,
     teacherAdv: null,
     out,

@@ -35,6 +35,7 @@ function settings(out: string): TrainSettings {
     attackNoise: 0.1,
     augment: true,
     checkpointEvery: 0,
+    initFrom: null,
     teacherClean: null,
     teacherAdv: null,
     out,
