@@ -24,19 +24,47 @@ interface RunPoint {
   readonly valWRobust: number | null;
   readonly catastrophicOverfitting: boolean;
   readonly imagesPerSecond: number;
+  /** An epoch of the run this one started from (--init-from), not of this run. */
+  readonly fromSource?: boolean;
 }
 
 interface RunCurve {
   readonly run: string;
   readonly name: string;
   readonly settings: Record<string, unknown> | null;
+  /** A run started with --init-from: the run and epoch it started from, and that run's minutes up to there. */
+  readonly startedFrom: { readonly run: string; readonly epoch: number; readonly minutes: number } | null;
   readonly points: readonly RunPoint[];
 }
 
+/**
+ * Where a run started with `--init-from <run>/checkpoints/<name>` begins: that run's epochs up
+ * to the checkpoint's, whose minutes count towards this run's (the budget of a two-phase recipe
+ * is both phases). Null, with a note, when the source run's log is not there to read.
+ */
+function sourceOf(initFrom: string): { run: string; epoch: number; points: RunPoint[] } | null {
+  const run = path.dirname(path.dirname(initFrom));
+  try {
+    const { epoch } = JSON.parse(readFileSync(path.join(initFrom, 'checkpoint.json'), 'utf8')) as { epoch: number };
+    return { run, epoch, points: readRun(run, undefined).points.filter((p) => p.epoch <= epoch) };
+  } catch (err) {
+    process.stderr.write(`note: ${initFrom} or its run's log cannot be read (${(err as Error).message}); its minutes are not counted\n`);
+    return null;
+  }
+}
+
 function readRun(dir: string, label: string | undefined): RunCurve {
+  let settings: Record<string, unknown> | null = null;
+  try {
+    settings = (JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { settings: Record<string, unknown> }).settings;
+  } catch {
+    // A run still going or stopped early has no summary; its log is enough for the curve.
+  }
+  const source = typeof settings?.initFrom === 'string' ? sourceOf(settings.initFrom) : null;
+  const prefix = source?.points ?? [];
   const lines = readFileSync(path.join(dir, 'log.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
-  let minutes = 0;
-  const points = lines.map((line) => {
+  let minutes = prefix.at(-1)?.minutes ?? 0;
+  const own = lines.map((line) => {
     const r = JSON.parse(line) as Record<string, unknown>;
     minutes += ((r.trainSeconds as number) + (r.valSeconds as number)) / 60;
     const num = (k: string): number | null => (typeof r[k] === 'number' ? (r[k] as number) : null);
@@ -51,18 +79,14 @@ function readRun(dir: string, label: string | undefined): RunCurve {
       imagesPerSecond: r.imagesPerSecond as number,
     };
   });
-  let settings: Record<string, unknown> | null = null;
-  try {
-    settings = (JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { settings: Record<string, unknown> }).settings;
-  } catch {
-    // A run still going or stopped early has no summary; its log is enough for the curve.
-  }
   const name =
     label ??
     (settings === null
       ? path.basename(dir)
       : `${String(settings.variant)} ${settings.attack === 'pgd' ? `PGD-${String(settings.attackSteps)}` : String(settings.attack ?? 'pgd')}`);
-  return { run: dir, name, settings, points };
+  const startedFrom = source === null ? null : { run: source.run, epoch: source.epoch, minutes: prefix.at(-1)?.minutes ?? 0 };
+  // The source run's epochs come first, renumbered as this run's, so the line shows both phases.
+  return { run: dir, name, settings, startedFrom, points: [...prefix.map((p) => ({ ...p, fromSource: true })), ...own.map((p) => ({ ...p, epoch: p.epoch + (source?.epoch ?? 0) }))] };
 }
 
 const program = new Command()
@@ -94,9 +118,9 @@ await writeFile(`${opts.out}.svg`, svg);
 await writeFile(`${opts.out}.png`, svgToPng(svg));
 for (const r of runs) {
   const last = r.points.at(-1);
-  const best = r.points.reduce<RunPoint | null>((b, p) => (p.valWRobust !== null && (b === null || p.valWRobust > (b.valWRobust ?? -1)) ? p : b), null);
+  const best = r.points.filter((p) => p.fromSource !== true).reduce<RunPoint | null>((b, p) => (p.valWRobust !== null && (b === null || p.valWRobust > (b.valWRobust ?? -1)) ? p : b), null);
   process.stdout.write(
-    `${r.name.padEnd(28)} ${r.points.length} epochs, ${last?.minutes.toFixed(1) ?? '–'} min; best W-Robust epoch ${best?.epoch ?? '–'}: ` +
+    `${r.name.padEnd(28)} ${r.points.length} epochs${r.startedFrom ? ` (the first ${r.startedFrom.epoch} of ${r.startedFrom.run})` : ''}, ${last?.minutes.toFixed(1) ?? '–'} min; best W-Robust epoch ${best?.epoch ?? '–'}: ` +
       `clean ${pct(best?.valCleanAcc)} worst ${pct(best?.valWorstAcc)}${r.points.some((p) => p.catastrophicOverfitting) ? ' [catastrophic overfitting]' : ''}\n`,
   );
 }
