@@ -15,9 +15,9 @@ import type { ImageShape } from './types.js';
  * - contrast: factor on the distance of every pixel from the image's mean
  * Results are clipped to [0, 1].
  */
-export type CorruptionKind = 'uniform' | 'gaussian' | 'sign' | 'jpeg' | 'blur' | 'brightness' | 'contrast';
+export type CorruptionKind = 'uniform' | 'gaussian' | 'sign' | 'jpeg' | 'blur' | 'brightness' | 'contrast' | 'offset';
 
-export const CORRUPTION_KINDS: readonly CorruptionKind[] = ['uniform', 'gaussian', 'sign', 'jpeg', 'blur', 'brightness', 'contrast'];
+export const CORRUPTION_KINDS: readonly CorruptionKind[] = ['uniform', 'gaussian', 'sign', 'jpeg', 'blur', 'brightness', 'contrast', 'offset'];
 
 export interface Corruption {
   readonly kind: CorruptionKind;
@@ -52,7 +52,9 @@ export function benignEvaluationSet(eps: number): BenignSetting[] {
  * the evaluation settings): a kind drawn uniformly, then its amount uniformly from
  * - uniform a ∈ [0, 2.5·eps] (inside and beyond the eps-ball), gaussian σ ∈ [0.01, 0.12],
  *   sign a ∈ [0, eps], jpeg quality ∈ [20, 95], blur σ ∈ [0.3, 1.2],
- *   brightness ∈ [0.6, 1.3], contrast ∈ [0.5, 1.3].
+ *   brightness ∈ [0.6, 1.3], contrast ∈ [0.5, 1.3], offset b ∈ [−0.1, 0.15] (x + b: a shifted
+ *   black level, which lifts a dark background as evenly as a contrast cut does — and as an
+ *   attack's +eps on dark pixels does, so the router must learn that an even lift is benign).
  */
 export function sampleBenign(rng: Rng, eps: number): Corruption {
   const kind = CORRUPTION_KINDS[rng.int(CORRUPTION_KINDS.length)]!;
@@ -73,6 +75,8 @@ export function sampleBenign(rng: Rng, eps: number): Corruption {
       return { kind, amount: between(0.6, 1.3) };
     case 'contrast':
       return { kind, amount: between(0.5, 1.3) };
+    case 'offset':
+      return { kind, amount: between(-0.1, 0.15) };
   }
 }
 
@@ -138,6 +142,9 @@ function corruptInPlace(img: Float32Array, shape: ImageShape, corruption: Corrup
       for (let i = 0; i < img.length; i++) img[i] = clip01(mean + (img[i]! - mean) * a);
       return;
     }
+    case 'offset':
+      for (let i = 0; i < img.length; i++) img[i] = clip01(img[i]! + a);
+      return;
     case 'jpeg':
       throw new Error('JPEG is applied batch-wise by corruptBatch');
   }

@@ -51,6 +51,16 @@ describe('benign corruptions', () => {
     assert.ok(Math.abs(c[15]! - c[0]! - 0.7 * (x[15]! - x[0]!)) < 1e-5);
   });
 
+  it('an offset shifts every pixel by the same amount and lifts a black background, clipped to [0, 1]', async () => {
+    const x = images();
+    const up = await corruptBatch(x, 1, SHAPE, all({ kind: 'offset', amount: 0.08 }), new Rng(1));
+    for (let i = 0; i < SIZE; i++) assert.ok(Math.abs(up[i]! - Math.min(1, x[i]! + 0.08)) < 1e-6, `pixel ${i}`);
+    const black = await corruptBatch(new Float32Array(SIZE), 1, SHAPE, all({ kind: 'offset', amount: 0.08 }), new Rng(1));
+    for (const v of black) assert.ok(Math.abs(v - 0.08) < 1e-6);
+    const down = await corruptBatch(new Float32Array(SIZE), 1, SHAPE, all({ kind: 'offset', amount: -0.05 }), new Rng(1));
+    for (const v of down) assert.equal(v, 0);
+  });
+
   it('blur keeps a constant image and smooths an edge', async () => {
     const flat = new Float32Array(SIZE).fill(0.4);
     const f = await corruptBatch(flat, 1, SHAPE, all({ kind: 'blur', amount: 0.7 }), new Rng(1));
@@ -93,6 +103,7 @@ describe('benign corruptions', () => {
         blur: c.amount >= 0.3 && c.amount <= 1.2,
         brightness: c.amount >= 0.6 && c.amount <= 1.3,
         contrast: c.amount >= 0.5 && c.amount <= 1.3,
+        offset: c.amount >= -0.1 && c.amount <= 0.15,
       }[c.kind];
       assert.ok(ok, JSON.stringify(c));
     }
