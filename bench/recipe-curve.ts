@@ -43,7 +43,8 @@ interface RunCurve {
  * is both phases). Null, with a note, when the source run's log is not there to read.
  */
 function sourceOf(initFrom: string): { run: string; epoch: number; points: RunPoint[] } | null {
-  const run = path.dirname(path.dirname(initFrom));
+  // Relative to where the script runs, as the run directories it is given usually are.
+  const run = path.relative(process.cwd(), path.dirname(path.dirname(initFrom)));
   try {
     const { epoch } = JSON.parse(readFileSync(path.join(initFrom, 'checkpoint.json'), 'utf8')) as { epoch: number };
     return { run, epoch, points: readRun(run, undefined).points.filter((p) => p.epoch <= epoch) };
