@@ -63,8 +63,9 @@ function readRun(dir: string, label: string | undefined): RunCurve {
   }
   const source = typeof settings?.initFrom === 'string' ? sourceOf(settings.initFrom) : null;
   const prefix = source?.points ?? [];
+  const sourceMinutes = prefix.at(-1)?.minutes ?? 0;
   const lines = readFileSync(path.join(dir, 'log.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
-  let minutes = prefix.at(-1)?.minutes ?? 0;
+  let minutes = sourceMinutes;
   const own = lines.map((line) => {
     const r = JSON.parse(line) as Record<string, unknown>;
     minutes += ((r.trainSeconds as number) + (r.valSeconds as number)) / 60;
@@ -85,7 +86,7 @@ function readRun(dir: string, label: string | undefined): RunCurve {
     (settings === null
       ? path.basename(dir)
       : `${String(settings.variant)} ${settings.attack === 'pgd' ? `PGD-${String(settings.attackSteps)}` : String(settings.attack ?? 'pgd')}`);
-  const startedFrom = source === null ? null : { run: source.run, epoch: source.epoch, minutes: prefix.at(-1)?.minutes ?? 0 };
+  const startedFrom = source === null ? null : { run: source.run, epoch: source.epoch, minutes: sourceMinutes };
   // The source run's epochs come first, renumbered as this run's, so the line shows both phases.
   return { run: dir, name, settings, startedFrom, points: [...prefix.map((p) => ({ ...p, fromSource: true })), ...own.map((p) => ({ ...p, epoch: p.epoch + (source?.epoch ?? 0) }))] };
 }

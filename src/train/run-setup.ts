@@ -5,7 +5,7 @@ import type { Dataset } from '../data/types.js';
 import { createModel } from '../model/awnet.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { buildConfig } from '../model/presets.js';
-import type { Model } from '../model/types.js';
+import type { ArchConfig, Model } from '../model/types.js';
 import { AdaptiveAlpha, type AdaptiveAlphaState } from './adaptive-alpha.js';
 import { ZERO_SUMS, type EpochRecord, type EpochSums } from './epoch-stats.js';
 import { TrainError } from './errors.js';
@@ -146,16 +146,25 @@ export async function resumeRun(settings: TrainSettings, data: TrainData, files:
   return { model: loaded.model, optimizer: optimizer!, state };
 }
 
+/**
+ * How a checkpoint's model (`a`) and the model being trained (`b`, called `bName`) differ in
+ * what they take and answer — input shape or classes — or null when they agree. The teachers and
+ * `--init-from` both need this, with the same words.
+ */
+export function taskMismatch(a: ArchConfig, b: ArchConfig, bName: string): string | null {
+  if (a.numClasses === b.numClasses && JSON.stringify(a.input) === JSON.stringify(b.input)) return null;
+  return (
+    `takes ${a.input.height}×${a.input.width}×${a.input.channels} inputs and ${a.numClasses} classes; ` +
+    `${bName} takes ${b.input.height}×${b.input.width}×${b.input.channels} and ${b.numClasses}`
+  );
+}
+
 async function loadTeacher(path: string, role: string, student: Model): Promise<Model> {
   const { model: teacher } = await loadCheckpoint(path);
-  const a = teacher.config;
-  const b = student.config;
-  if (a.numClasses !== b.numClasses || JSON.stringify(a.input) !== JSON.stringify(b.input)) {
+  const mismatch = taskMismatch(teacher.config, student.config, 'the student');
+  if (mismatch !== null) {
     teacher.dispose();
-    throw new TrainError(
-      'TRAIN_TEACHER_MISMATCH',
-      `${role} teacher ${path} takes ${a.input.height}×${a.input.width}×${a.input.channels} inputs and ${a.numClasses} classes; the student takes ${b.input.height}×${b.input.width}×${b.input.channels} and ${b.numClasses}`,
-    );
+    throw new TrainError('TRAIN_TEACHER_MISMATCH', `${role} teacher ${path} ${mismatch}`);
   }
   return teacher;
 }

@@ -1,6 +1,7 @@
 import { loadCheckpoint } from '../model/checkpoint.js';
 import type { Model } from '../model/types.js';
 import { TrainError } from './errors.js';
+import { taskMismatch } from './run-setup.js';
 
 /** How a warm start went: the variables taken from the checkpoint and those left as initialised. */
 export interface WarmStartReport {
@@ -60,15 +61,8 @@ export function copyMatchingVariables(target: Model, source: Model, sourceLabel:
 export async function warmStart(target: Model, dir: string): Promise<WarmStartReport> {
   const { model: source } = await loadCheckpoint(dir);
   try {
-    if (source.config.numClasses !== target.config.numClasses || JSON.stringify(source.config.input) !== JSON.stringify(target.config.input)) {
-      const a = source.config;
-      const b = target.config;
-      throw new TrainError(
-        'TRAIN_INIT_MISMATCH',
-        `--init-from ${dir} takes ${a.input.height}×${a.input.width}×${a.input.channels} inputs and ${a.numClasses} classes; ` +
-          `the model takes ${b.input.height}×${b.input.width}×${b.input.channels} and ${b.numClasses}`,
-      );
-    }
+    const mismatch = taskMismatch(source.config, target.config, 'the model');
+    if (mismatch !== null) throw new TrainError('TRAIN_INIT_MISMATCH', `--init-from ${dir} ${mismatch}`);
     return copyMatchingVariables(target, source, dir);
   } finally {
     source.dispose();
