@@ -50,6 +50,7 @@ interface RawOptions {
   evasionShare: number;
   evasionLambdas: number[];
   evasionOmega: EvasionOmega;
+  evasionStepSize?: number;
   benignShare: number;
   matchedNoiseShare: number;
   beta: number;
@@ -134,6 +135,7 @@ function settingsFrom(o: RawOptions): TrainSettings {
     evasionShare: o.evasionShare,
     evasionLambdas: o.evasionLambdas,
     evasionOmega: o.evasionOmega,
+    evasionStepSize: o.evasionStepSize ?? null,
     benignShare: o.benignShare,
     matchedNoiseShare: o.matchedNoiseShare,
     tradesBeta: o.beta,
@@ -218,6 +220,12 @@ export function registerTrainCommand(program: Command): void {
       )
         .choices(EVASION_OMEGAS)
         .default(d.evasionOmega),
+    )
+    .option(
+      '--evasion-step-size <x>',
+      "signed-gradient step of the router-evading rows (default: the training attack's step); a smaller one keeps them " +
+        'within reach of the router while the other rows train the network against a stronger attack',
+      nonNegativeNumber,
     )
     .option(
       '--benign-share <x>',

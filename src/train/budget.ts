@@ -6,8 +6,8 @@
  * ends with a validation and the run's last (possibly partial) epoch too.
  *
  * Planning is pure arithmetic on measured costs; the trainer measures them (step time over the
- * first steps, validation time once one has run) and re-plans at each epoch end, never
- * below the steps already taken.
+ * first steps, validation time once one has run) and re-plans at each epoch end, every 25
+ * steps and at every step of the plan's last 25, never below the steps already taken.
  */
 export interface BudgetInputs {
   /** The whole budget, in seconds. */

@@ -6,6 +6,8 @@ import type { TrainSettings } from './settings.js';
 const CALIBRATION_STEPS = 4;
 /** Re-plan from the measured step time this often, so a slower or faster machine is followed. */
 const REPLAN_EVERY = 25;
+/** Steps whose mean step time can override the longer mean when it is higher. */
+const RECENT_STEPS = 10;
 /** Share of adversarially correct images assumed to reach the adaptive attacks before one validation has run. */
 const ASSUMED_SURVIVORS = 0.6;
 
@@ -40,10 +42,15 @@ export class RunBudget {
     return this.budgetSeconds - spent;
   }
 
+  /**
+   * The step time plans use: the mean of the last 100 steps, or of the last 10 when that is
+   * higher, so a slowdown shortens the plan within a few steps while a single fast stretch
+   * does not lengthen it.
+   */
   private stepSeconds(): number {
     const timed = this.stepTimes.slice(1);
-    const recent = timed.slice(-4 * REPLAN_EVERY);
-    return recent.reduce((s, v) => s + v, 0) / recent.length;
+    const mean = (xs: number[]): number => xs.reduce((s, v) => s + v, 0) / xs.length;
+    return Math.max(mean(timed.slice(-4 * REPLAN_EVERY)), mean(timed.slice(-RECENT_STEPS)));
   }
 
   private validationEstimate(): number {
@@ -93,7 +100,10 @@ export class RunBudget {
     this.stepTimes.push(seconds);
     const timed = this.stepTimes.length - 1;
     if (timed < CALIBRATION_STEPS) return this.totalSteps;
-    if (this.plan === null || timed % REPLAN_EVERY === 0) this.replan(state, spent);
+    // In the plan's last REPLAN_EVERY steps re-plan at every step: a slowdown there would
+    // otherwise be caught only by the stop below, after steps at a mid-schedule learning rate.
+    const finalStretch = this.totalSteps - state.globalStep <= REPLAN_EVERY;
+    if (this.plan === null || timed % REPLAN_EVERY === 0 || finalStretch) this.replan(state, spent);
     // Whatever the plan says, stop in time for the last validation.
     if (spent + this.stepSeconds() + this.validationEstimate() > this.budgetSeconds && this.totalSteps > state.globalStep) {
       this.log(`time budget: stopping at step ${state.globalStep} to leave time for the last validation`);

@@ -50,6 +50,8 @@ export interface TrainSettings {
   readonly evasionLambdas: readonly number[];
   /** The ω of router-evading rows in training (RouterEvasion.omega). */
   readonly evasionOmega: EvasionOmega;
+  /** Signed-gradient step of the router-evading rows (RouterEvasion.stepSize); null: the attack's step. */
+  readonly evasionStepSize: number | null;
   /** Share of each batch's clean rows given a random benign corruption (still labelled clean). */
   readonly benignShare: number;
   /** Share of each batch's clean rows given the training attack's random start alone (uniform ±attackNoise), still labelled clean. */
@@ -102,6 +104,7 @@ export const TRAIN_DEFAULTS = {
   evasionShare: 0,
   evasionLambdas: [1, 10] as readonly number[],
   evasionOmega: 'own' as EvasionOmega,
+  evasionStepSize: null as number | null,
   benignShare: 0,
   matchedNoiseShare: 0,
   timeBudgetMinutes: null as number | null,
@@ -181,6 +184,7 @@ export function checkSettings(s: TrainSettings): void {
   requireNumber('--type-smoothing', s.typeSmoothing, 0, 0.5);
   requireNumber('--attack-noise', s.attackNoise, 0, 1);
   requireNumber('--evasion-share', s.evasionShare, 0, 1);
+  if (s.evasionStepSize !== null) requireNumber('--evasion-step-size', s.evasionStepSize, 0, 1);
   requireNumber('--benign-share', s.benignShare, 0, 1);
   requireNumber('--matched-noise-share', s.matchedNoiseShare, 0, 1);
   if (s.benignShare + s.matchedNoiseShare > 1) {
@@ -215,5 +219,10 @@ export function attackOf(s: TrainSettings): TrainingAttack {
 }
 
 export function evasionOf(s: TrainSettings): RouterEvasion {
-  return { share: s.evasionShare, lambdas: s.evasionLambdas, omega: s.evasionOmega };
+  return {
+    share: s.evasionShare,
+    lambdas: s.evasionLambdas,
+    omega: s.evasionOmega,
+    ...(s.evasionStepSize !== null ? { stepSize: s.evasionStepSize } : {}),
+  };
 }

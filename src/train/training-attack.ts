@@ -71,6 +71,12 @@ export interface RouterEvasion {
    * Default 'own'.
    */
   readonly omega?: EvasionOmega;
+  /**
+   * Signed-gradient step of the evading rows (default: the attack's). A large step lets the
+   * evading rows beat the router outright, so the type head learns nothing from them; a small
+   * one keeps them detectable while the other rows are attacked with the full step.
+   */
+  readonly stepSize?: number;
 }
 
 export type EvasionOmega = 'own' | 'clean';
@@ -82,6 +88,13 @@ export const NO_EVASION: RouterEvasion = { share: 0, lambdas: [] };
 export function evadingRows(n: number, evasion: RouterEvasion, hasRouter: boolean): number {
   if (!hasRouter || evasion.lambdas.length === 0) return 0;
   return Math.min(n, Math.round(n * evasion.share));
+}
+
+/** The step per row: `evading` rows take the evasion's step (when it has one), the rest the attack's. */
+export function rowStepSizes(n: number, evading: number, attack: TrainingAttack, evasion: RouterEvasion): Float32Array {
+  const out = new Float32Array(n).fill(attack.stepSize);
+  if (evasion.stepSize !== undefined) out.fill(evasion.stepSize, 0, evading);
+  return out;
 }
 
 /** λ per row: drawn from the list for the first `evading` rows, 0 for the rest. */
@@ -117,6 +130,8 @@ export function adversarialRows(
   const hasRouter = model.config.variant !== 'static';
   const evading = evadingRows(n, evasion, hasRouter);
   const lambdas = evading > 0 ? tf.tensor1d(rowLambdas(n, evading, evasion.lambdas, seed ^ 0x5a5a)) : null;
+  const ownStep = evading > 0 && evasion.stepSize !== undefined && evasion.stepSize !== attack.stepSize;
+  const step: tf.Tensor | number = ownStep ? tf.tensor4d(rowStepSizes(n, evading, attack, evasion), [n, 1, 1, 1]) : attack.stepSize;
   const cleanLogits = mode === 'trades' ? tf.tidy(() => model.forward(x, { training: false }).logits) : null;
   const objective = (out: ForwardResult): tf.Scalar =>
     tf.tidy(() => {
@@ -132,7 +147,7 @@ export function adversarialRows(
     const grad = tf.grad((xi: tf.Tensor) => objective(model.forward(xi as tf.Tensor4D, { training: false })));
     for (let i = 0; i < attack.steps; i++) {
       const next = tf.tidy(() => {
-        const moved = tf.add(xAdv, tf.mul(tf.sign(grad(xAdv)), attack.stepSize)) as tf.Tensor4D;
+        const moved = tf.add(xAdv, tf.mul(tf.sign(grad(xAdv)), step)) as tf.Tensor4D;
         return attack.project ? projectLinf(moved, x, attack.eps) : (tf.clipByValue(moved, 0, 1) as tf.Tensor4D);
       });
       xAdv.dispose();
@@ -141,6 +156,7 @@ export function adversarialRows(
     return { xAdv, evading };
   } finally {
     lambdas?.dispose();
+    if (typeof step !== 'number') step.dispose();
     cleanLogits?.dispose();
   }
 }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildConfig, createModel } from '../../src/model/index.js';
 import { typeLabels } from '../../src/train/losses.js';
 import { cleanOmegaRows, decayingVariables, trainStep } from '../../src/train/train-step.js';
-import { adversarialRows, evadingRows, NO_EVASION, rowLambdas, trainingAttack } from '../../src/train/training-attack.js';
+import { adversarialRows, evadingRows, NO_EVASION, rowLambdas, rowStepSizes, trainingAttack } from '../../src/train/training-attack.js';
 import { fashionBatch, TinyModel, useWasm, type Batch } from '../attacks/tiny-model.js';
 
 const EPS = 0.1;
@@ -88,6 +88,21 @@ describe('training attacks', () => {
     const p = (x: tf.Tensor4D): number => tf.tidy(() => tf.mean(model.forward(x, { training: false }).pClean!).dataSync()[0]!);
     assert.ok(p(evading.xAdv) > p(plain.xAdv), `P(clean) ${p(evading.xAdv)} vs ${p(plain.xAdv)}`);
     tf.dispose([plain.xAdv, evading.xAdv]);
+  });
+
+  it('router-evading rows take their own step size and the other rows the attack\'s', () => {
+    // No random start, one step: each row's largest |δ| is exactly its step.
+    const attack = trainingAttack('pgd', EPS, { steps: 1, stepSize: 0.1, noise: 0 });
+    const { xAdv, evading } = adversarialRows(model, batch.x, batch.y, 'pgd-at', attack, { share: 0.25, lambdas: [10], stepSize: 0.02 }, 5);
+    assert.equal(evading, 8);
+    const rows = tf.tidy(() => tf.max(tf.abs(tf.sub(xAdv, batch.x)), [1, 2, 3]).arraySync() as number[]);
+    rows.forEach((m, i) => {
+      const step = i < 8 ? 0.02 : 0.1;
+      assert.ok(Math.abs(m - step) < 1e-5, `row ${i}: max |δ| ${m}, step ${step}`);
+    });
+    assert.deepEqual([...rowStepSizes(4, 1, attack, { share: 0.25, lambdas: [1], stepSize: 0.5 })], [0.5, 0.1, 0.1, 0.1].map(Math.fround));
+    assert.deepEqual([...rowStepSizes(3, 1, attack, { share: 0.25, lambdas: [1] })], [0.1, 0.1, 0.1].map(Math.fround));
+    xAdv.dispose();
   });
 
   it('a model without a router gets no evading rows', () => {

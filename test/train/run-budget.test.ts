@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AdaptiveAlpha } from '../../src/train/adaptive-alpha.js';
+import { ZERO_SUMS } from '../../src/train/epoch-stats.js';
+import { initialAlpha } from '../../src/train/objective.js';
+import { RunBudget } from '../../src/train/run-budget.js';
+import type { TrainData, TrainerState } from '../../src/train/run-setup.js';
+import { TRAIN_DEFAULTS, type TrainSettings } from '../../src/train/settings.js';
+
+const STEPS_PER_EPOCH = 40;
+const VALIDATION_SECONDS = 3;
+
+const settings: TrainSettings = {
+  ...TRAIN_DEFAULTS,
+  overrides: {},
+  dataDir: null,
+  limit: null,
+  skipCorrupt: false,
+  valSize: null,
+  eps: 0.1,
+  attackStepSize: 0.05,
+  attackNoise: 0.1,
+  augment: false,
+  timeBudgetMinutes: 1,
+  epochs: 50,
+  teacherClean: null,
+  teacherAdv: null,
+  out: 'unused',
+};
+
+const data = {
+  train: new Int32Array(0),
+  val: new Int32Array(200),
+  pgdVal: new Int32Array(20),
+  batchSize: 32,
+  steps: STEPS_PER_EPOCH,
+} as Omit<TrainData, 'all'> as TrainData;
+
+function freshState(): TrainerState {
+  return {
+    settings,
+    epoch: 0,
+    stepInEpoch: 0,
+    globalStep: 0,
+    alpha: new AdaptiveAlpha(initialAlpha(settings.mode)).snapshot(),
+    sums: ZERO_SUMS,
+    totalSeconds: 0,
+    lastRecord: null,
+    plannedSteps: null,
+    firstPlanSeconds: null,
+    validationSeconds: null,
+    best: null,
+    valHistory: [],
+    overfitEpochs: [],
+  };
+}
+
+interface Simulated {
+  /** Per step: the planned total in effect when the step ran (the schedule its learning rate came from). */
+  readonly planAtStep: number[];
+  readonly spent: number;
+  readonly lines: string[];
+}
+
+/** Runs the trainer's budget loop on a clock: each step takes stepTime(remaining planned steps) seconds. */
+function simulate(stepTime: (remaining: number) => number): Simulated {
+  const lines: string[] = [];
+  let state = freshState();
+  const budget = new RunBudget(settings, data, state, (l) => lines.push(l));
+  let total = budget.totalSteps;
+  let spent = 0;
+  const planAtStep: number[] = [];
+  while (state.globalStep < total) {
+    const t = stepTime(total - state.globalStep);
+    planAtStep.push(total);
+    spent += t;
+    state = { ...state, globalStep: state.globalStep + 1 };
+    total = budget.afterStep(t, state, spent);
+    if (state.globalStep % STEPS_PER_EPOCH === 0 || state.globalStep >= total) {
+      spent += VALIDATION_SECONDS;
+      state = { ...state, epoch: Math.ceil(state.globalStep / STEPS_PER_EPOCH) };
+      total = budget.afterValidation(VALIDATION_SECONDS, state, spent);
+    }
+  }
+  return { planAtStep, spent, lines };
+}
+
+describe('the run budget', () => {
+  it('on a steady machine plans once and ends exactly at its plan, inside the budget', () => {
+    const run = simulate(() => 0.1);
+    assert.ok(run.lines[0]!.startsWith('time budget 1 min: planned'), run.lines.join('\n'));
+    assert.ok(!run.lines.some((l) => l.includes('stopping at step')), run.lines.join('\n'));
+    assert.equal(run.planAtStep.at(-1), run.planAtStep.length, 'the last step is the last planned one');
+    assert.ok(run.spent <= 60, `spent ${run.spent} s`);
+  });
+
+  it('follows a slowdown near the end within a few steps, so the schedule still ends at the last step', () => {
+    // Steps of 0.1 s become 1.2 to 10 times slower once `within` planned steps remain; the first
+    // plan would overrun by up to ≈ 18 s, more than the 10 s reserve.
+    for (const slow of [0.12, 0.3, 0.5, 1]) {
+      for (const within of [20, 60, 120]) {
+        const run = simulate((remaining) => (remaining <= within ? slow : 0.1));
+        const last = run.planAtStep.length;
+        const planned = run.planAtStep.at(-1)!;
+        // A one-cycle or linear-decay schedule at step `last` of `planned` has run 1 − (planned − last)/planned of its course.
+        const where = `${slow} s steps in the last ${within}: the last step ${last} ran under a plan of ${planned}`;
+        assert.ok(planned - last <= 0.01 * planned, where);
+        assert.ok(run.spent <= 60, `${where}, spent ${run.spent} s`);
+      }
+    }
+  });
+});
