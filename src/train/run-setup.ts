@@ -106,23 +106,28 @@ export interface RunStart {
   readonly state: TrainerState;
 }
 
+/** The trainer state before a run's first step. */
+export function initialState(settings: TrainSettings): TrainerState {
+  return {
+    settings,
+    epoch: 0,
+    stepInEpoch: 0,
+    globalStep: 0,
+    alpha: new AdaptiveAlpha(initialAlpha(settings.mode)).snapshot(),
+    sums: ZERO_SUMS,
+    totalSeconds: 0,
+    lastRecord: null,
+    ...STATE_DEFAULTS,
+  };
+}
+
 /** A fresh model and optimizer for a new run. */
 export function startRun(settings: TrainSettings, data: TrainData): RunStart {
   const config = buildConfig(settings.preset, settings.variant, { ...settings.overrides, numClasses: data.all.labelNames.length });
   return {
     model: createModel(config, settings.seed),
     optimizer: createOptimizer({ name: settings.optimizer, lr: settings.lr, momentum: settings.momentum }),
-    state: {
-      settings,
-      epoch: 0,
-      stepInEpoch: 0,
-      globalStep: 0,
-      alpha: new AdaptiveAlpha(initialAlpha(settings.mode)).snapshot(),
-      sums: ZERO_SUMS,
-      totalSeconds: 0,
-      lastRecord: null,
-      ...STATE_DEFAULTS,
-    },
+    state: initialState(settings),
   };
 }
 

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TRAIN_DEFAULTS, type TrainSettings } from '../../src/train/settings.js';
 
 /** The repository root, found from this file (run from dist/test/train). */
 export function repoRoot(): string {
@@ -81,4 +82,24 @@ export function readLog(runDir: string): Record<string, unknown>[] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Settings a command line would resolve with every option at its default (fashion-mnist, eps 0.1). */
+export function defaultSettings(out: string): TrainSettings {
+  return {
+    ...TRAIN_DEFAULTS,
+    overrides: {},
+    dataDir: null,
+    limit: null,
+    skipCorrupt: false,
+    valSize: null,
+    eps: 0.1,
+    attackStepSize: 0.05,
+    attackNoise: 0.1,
+    augment: true,
+    initFrom: null,
+    teacherClean: null,
+    teacherAdv: null,
+    out,
+  };
 }

@@ -1,32 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AdaptiveAlpha } from '../../src/train/adaptive-alpha.js';
-import { ZERO_SUMS } from '../../src/train/epoch-stats.js';
-import { initialAlpha } from '../../src/train/objective.js';
 import { RunBudget } from '../../src/train/run-budget.js';
-import type { TrainData, TrainerState } from '../../src/train/run-setup.js';
-import { TRAIN_DEFAULTS, type TrainSettings } from '../../src/train/settings.js';
+import { initialState, type TrainData } from '../../src/train/run-setup.js';
+import type { TrainSettings } from '../../src/train/settings.js';
+import { defaultSettings } from './helpers.js';
 
 const STEPS_PER_EPOCH = 40;
 const VALIDATION_SECONDS = 3;
 
-const settings: TrainSettings = {
-  ...TRAIN_DEFAULTS,
-  overrides: {},
-  dataDir: null,
-  limit: null,
-  skipCorrupt: false,
-  valSize: null,
-  eps: 0.1,
-  attackStepSize: 0.05,
-  attackNoise: 0.1,
-  augment: false,
-  timeBudgetMinutes: 1,
-  epochs: 50,
-  teacherClean: null,
-  teacherAdv: null,
-  out: 'unused',
-};
+const settings: TrainSettings = { ...defaultSettings('unused'), timeBudgetMinutes: 1, epochs: 50 };
 
 const data = {
   train: new Int32Array(0),
@@ -35,25 +17,6 @@ const data = {
   batchSize: 32,
   steps: STEPS_PER_EPOCH,
 } as Omit<TrainData, 'all'> as TrainData;
-
-function freshState(): TrainerState {
-  return {
-    settings,
-    epoch: 0,
-    stepInEpoch: 0,
-    globalStep: 0,
-    alpha: new AdaptiveAlpha(initialAlpha(settings.mode)).snapshot(),
-    sums: ZERO_SUMS,
-    totalSeconds: 0,
-    lastRecord: null,
-    plannedSteps: null,
-    firstPlanSeconds: null,
-    validationSeconds: null,
-    best: null,
-    valHistory: [],
-    overfitEpochs: [],
-  };
-}
 
 interface Simulated {
   /** Per step: the planned total in effect when the step ran (the schedule its learning rate came from). */
@@ -65,7 +28,7 @@ interface Simulated {
 /** Runs the trainer's budget loop on a clock: each step takes stepTime(remaining planned steps) seconds. */
 function simulate(stepTime: (remaining: number) => number): Simulated {
   const lines: string[] = [];
-  let state = freshState();
+  let state = initialState(settings);
   const budget = new RunBudget(settings, data, state, (l) => lines.push(l));
   let total = budget.totalSteps;
   let spent = 0;

@@ -1,42 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkSettings, resumeConflicts, TRAIN_DEFAULTS, type TrainSettings } from '../../src/train/settings.js';
+import { checkSettings, resumeConflicts, type TrainSettings } from '../../src/train/settings.js';
 import { TrainError } from '../../src/train/errors.js';
-
-function trainSettings(out: string): TrainSettings {
-  return {
-    ...TRAIN_DEFAULTS,
-    overrides: {},
-    dataDir: null,
-    limit: null,
-    skipCorrupt: false,
-    valSize: null,
-    eps: 0.1,
-    attackStepSize: 0.05,
-    attackNoise: 0.1,
-    augment: true,
-    initFrom: null,
-    teacherClean: null,
-    teacherAdv: null,
-    out,
-  };
-}
+import { defaultSettings } from './helpers.js';
 
 describe('train settings', () => {
   it('a run saved before a setting existed resumes when the command keeps that setting at its default', () => {
-    const now = trainSettings('/tmp/run');
+    const now = defaultSettings('/tmp/run');
     const { typeSmoothing: _smoothing, valSquareQueries: _square, matchedNoiseShare: _matched, ...older } = now;
     assert.deepEqual(resumeConflicts(older as unknown as TrainSettings, now), []);
     assert.deepEqual(resumeConflicts(older as unknown as TrainSettings, { ...now, typeSmoothing: 0.1 }), ['typeSmoothing: checkpoint has 0, command has 0.1']);
   });
 
   it('names --type-smoothing, --matched-noise-share and --val-square-queries when they are out of range', () => {
-    const base = trainSettings('/tmp/run');
+    const base = defaultSettings('/tmp/run');
     assert.throws(() => checkSettings({ ...base, typeSmoothing: 0.6 }), (e: unknown) => e instanceof TrainError && /--type-smoothing must be a number in \[0, 0\.5\], got 0\.6/.test(e.message));
     assert.throws(
       () => checkSettings({ ...base, benignShare: 0.6, matchedNoiseShare: 0.5 }),
       (e: unknown) => e instanceof TrainError && /--benign-share 0\.6 and --matched-noise-share 0\.5 add up to more than 1/.test(e.message),
     );
+    assert.throws(() => checkSettings({ ...base, evasionStepSize: 1.5 }), (e: unknown) => e instanceof TrainError && /--evasion-step-size must be a number in \[0, 1\], got 1\.5/.test(e.message));
+    assert.doesNotThrow(() => checkSettings({ ...base, evasionStepSize: 0.05 }));
     assert.throws(() => checkSettings({ ...base, valSquareQueries: 2.5 }), (e: unknown) => e instanceof TrainError && /--val-square-queries must be an integer ≥ 0, got 2\.5/.test(e.message));
   });
 });
