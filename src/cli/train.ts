@@ -17,7 +17,7 @@ import { defaultEps, TRAIN_DEFAULTS, type TrainSettings } from '../train/setting
 import { EVASION_OMEGAS, trainingAttack, TRAINING_ATTACKS, type EvasionOmega, type TrainingAttackName } from '../train/training-attack.js';
 import { train } from '../train/trainer.js';
 import { checkpointOrSelf } from '../contract/run-directory.js';
-import { nonNegativeInt, nonNegativeNumber, nonNegativeNumberList, number, positiveInt, positiveIntList } from './options.js';
+import { nameList, nonNegativeInt, nonNegativeNumber, nonNegativeNumberList, number, positiveInt, positiveIntList } from './options.js';
 import { action } from './report.js';
 
 interface RawOptions {
@@ -62,6 +62,7 @@ interface RawOptions {
   out?: string;
   resume: boolean;
   initFrom?: string;
+  freeze: string[];
   teacherClean?: string;
   teacherAdv?: string;
   backend?: BackendName;
@@ -145,6 +146,7 @@ function settingsFrom(o: RawOptions): TrainSettings {
     checkpointEvery: o.checkpointEvery,
     workers: o.workers,
     initFrom: o.initFrom !== undefined ? resolve(o.initFrom) : null,
+    freeze: o.freeze,
     teacherClean: o.teacherClean !== undefined ? resolve(o.teacherClean) : null,
     teacherAdv: o.teacherAdv !== undefined ? resolve(o.teacherAdv) : null,
     out: resolve(o.out ?? `runs/${o.preset}-${o.variant}-${o.mode}`),
@@ -264,6 +266,13 @@ export function registerTrainCommand(program: Command): void {
       '--init-from <checkpoint>',
       'start a new run from the variables of this checkpoint (or run directory: its latest) that the model shares, e.g. an AW-Net from a ' +
         "static baseline: its network and BatchNorm (into both MixBN sets); the router keeps its initialisation",
+    )
+    .option(
+      '--freeze <prefixes>',
+      'comma-separated variable-name prefixes this run leaves unchanged, e.g. main (the whole network and classifier) to train ' +
+        "only an AW-Net's router on a network taken with --init-from; BatchNorm running statistics still follow the batches",
+      nameList,
+      [...d.freeze],
     )
     .option('--teacher-clean <checkpoint>', 'MTARD: the clean teacher (e.g. a static baseline trained with --eps 0)')
     .option('--teacher-adv <checkpoint>', 'MTARD: the robust teacher (e.g. a static baseline trained with pgd-at)')

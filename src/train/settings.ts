@@ -70,6 +70,8 @@ export interface TrainSettings {
   readonly workers: number;
   /** Checkpoint whose matching variables initialise a new run (null: fresh initialisation). */
   readonly initFrom: string | null;
+  /** Variable-name prefixes (`main`, `router/signal`) whose variables this run leaves unchanged (freeze.ts). */
+  readonly freeze: readonly string[];
   readonly teacherClean: string | null;
   readonly teacherAdv: string | null;
   readonly out: string;
@@ -111,6 +113,7 @@ export const TRAIN_DEFAULTS = {
   checkpointEvery: 100,
   workers: 1,
   initFrom: null as string | null,
+  freeze: [] as readonly string[],
 } as const;
 
 export function defaultEps(dataset: DatasetName): number {

@@ -8,6 +8,7 @@ import { AdaptiveAlpha } from './adaptive-alpha.js';
 import { trainingBatch } from './batches.js';
 import { accumulate, epochRecord, ZERO_SUMS, type EpochRecord } from './epoch-stats.js';
 import { TrainError } from './errors.js';
+import { freezeInOptimizer, frozenVariables } from './freeze.js';
 import { disposeOptimizer, setLearningRate } from './optimizer.js';
 import { ParallelPgdAt } from './parallel-step.js';
 import { RunBudget } from './run-budget.js';
@@ -101,6 +102,11 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
     await files.prepare();
     if (!options.resume && settings.initFrom !== null) {
       log(describeWarmStart(await warmStart(model, settings.initFrom), settings.initFrom));
+    }
+    if (settings.freeze.length > 0) {
+      const frozen = frozenVariables(model, settings.freeze);
+      freezeInOptimizer(optimizer, frozen);
+      log(`frozen: ${frozen.size} of ${model.trainableVariables().length} trainable variables (${settings.freeze.join(', ')})`);
     }
     if (settings.mode === 'mtard') teachers = await loadTeachers(settings, model);
     const ctx = { model, optimizer, mode: settings.mode, tradesBeta: settings.tradesBeta, typeSmoothing: settings.typeSmoothing, weightDecay: settings.weightDecay, ...(teachers ? { teachers } : {}) };
