@@ -13,7 +13,7 @@ import { createOptimizer } from '../../src/train/optimizer.js';
 import { decayingVariables, trainStep } from '../../src/train/train-step.js';
 import { train } from '../../src/train/trainer.js';
 import { warmStart } from '../../src/train/warm-start.js';
-import { defaultSettings, tempDir } from './helpers.js';
+import { tempDir, tinyRunSettings } from './helpers.js';
 
 const OVERRIDES = { main: { stem: 4, widths: [4, 8, 8] }, router: { stem: 4, widths: [4, 4, 4] } };
 
@@ -94,24 +94,7 @@ describe('frozen variables (--freeze)', () => {
     const baseline = createModel(buildConfig('fmnist-tiny', 'static', OVERRIDES), 3);
     await saveCheckpoint(staticDir, { model: baseline });
     baseline.dispose();
-    const settings = {
-      ...defaultSettings(join(dir, 'run')),
-      overrides: OVERRIDES,
-      limit: 64,
-      valSize: 16,
-      valPgdSize: 8,
-      valAttackSteps: 1,
-      valSquareQueries: 5,
-      batchSize: 24,
-      epochs: 1,
-      attackSteps: 1,
-      attackStepSize: 0.1,
-      augment: false,
-      checkpointEvery: 0,
-      workers: 2,
-      initFrom: staticDir,
-      freeze: ['main'],
-    };
+    const settings = { ...tinyRunSettings(join(dir, 'run'), OVERRIDES), workers: 2, initFrom: staticDir, freeze: ['main'] };
     const lines: string[] = [];
     const result = await train(settings, { resume: false, hooks: { log: (l) => lines.push(l) } });
     assert.equal(result.status, 'finished');

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ConfigOverrides } from '../../src/model/presets.js';
 import { TRAIN_DEFAULTS, type TrainSettings } from '../../src/train/settings.js';
 
 /** The repository root, found from this file (run from dist/test/train). */
@@ -101,5 +102,24 @@ export function defaultSettings(out: string): TrainSettings {
     teacherClean: null,
     teacherAdv: null,
     out,
+  };
+}
+
+/** One epoch on 64 images with one-step attacks: a run in seconds, for tests of what a run does rather than what it learns. */
+export function tinyRunSettings(out: string, overrides: ConfigOverrides): TrainSettings {
+  return {
+    ...defaultSettings(out),
+    overrides,
+    limit: 64,
+    valSize: 16,
+    valPgdSize: 8,
+    valAttackSteps: 1,
+    valSquareQueries: 5,
+    batchSize: 24,
+    epochs: 1,
+    attackSteps: 1,
+    attackStepSize: 0.1,
+    augment: false,
+    checkpointEvery: 0,
   };
 }

@@ -8,10 +8,10 @@ import { buildConfig } from '../../src/model/presets.js';
 import type { Model } from '../../src/model/types.js';
 import { initBackend } from '../../src/tf/backend.js';
 import { TrainError } from '../../src/train/errors.js';
-import { TRAIN_DEFAULTS, type TrainSettings } from '../../src/train/settings.js';
+import type { TrainSettings } from '../../src/train/settings.js';
 import { train } from '../../src/train/trainer.js';
 import { copyMatchingVariables, describeWarmStart, sourceNames, warmStart } from '../../src/train/warm-start.js';
-import { readLog, tempDir } from './helpers.js';
+import { readLog, tempDir, tinyRunSettings } from './helpers.js';
 
 const OVERRIDES = { main: { stem: 8, widths: [8, 16, 16] }, router: { stem: 4, widths: [4, 8, 8] } };
 
@@ -84,29 +84,7 @@ describe('starting a run from another checkpoint (--init-from)', () => {
   });
 
   it('trains an AW-Net from a static checkpoint, and refuses one with other classes before training and without leaking tensors', async () => {
-    const settings = (out: string, initFrom: string): TrainSettings => ({
-      ...TRAIN_DEFAULTS,
-      overrides: OVERRIDES,
-      dataDir: null,
-      limit: 64,
-      skipCorrupt: false,
-      valSize: 16,
-      valPgdSize: 8,
-      valAttackSteps: 1,
-      valSquareQueries: 5,
-      batchSize: 24,
-      epochs: 1,
-      eps: 0.1,
-      attackSteps: 1,
-      attackStepSize: 0.1,
-      attackNoise: 0.1,
-      augment: false,
-      checkpointEvery: 0,
-      initFrom,
-      teacherClean: null,
-      teacherAdv: null,
-      out,
-    });
+    const settings = (out: string, initFrom: string): TrainSettings => ({ ...tinyRunSettings(out, OVERRIDES), initFrom });
     const lines: string[] = [];
     const result = await train(settings(join(dir, 'awnet'), staticDir), { resume: false, hooks: { log: (l) => lines.push(l) } });
     assert.equal(result.status, 'finished');
