@@ -48,9 +48,10 @@ export class RunBudget {
    * does not lengthen it.
    */
   private stepSeconds(): number {
-    const timed = this.stepTimes.slice(1);
+    // The first step (with its warm-up) is never timed; only the last 100 are read.
+    const timed = this.stepTimes.slice(Math.max(1, this.stepTimes.length - 4 * REPLAN_EVERY));
     const mean = (xs: number[]): number => xs.reduce((s, v) => s + v, 0) / xs.length;
-    return Math.max(mean(timed.slice(-4 * REPLAN_EVERY)), mean(timed.slice(-RECENT_STEPS)));
+    return Math.max(mean(timed), mean(timed.slice(-RECENT_STEPS)));
   }
 
   private validationEstimate(): number {
