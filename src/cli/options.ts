@@ -81,6 +81,11 @@ export const nonNegativeNumberList: Parser<number[]> = listOf(nonNegativeNumber,
 export const positiveIntList: Parser<number[]> = listOf(positiveInt, '16,32,64');
 export const nameList: Parser<string[]> = listOf((s) => s, 'a,b');
 
+/** One of `choices`, as a list item (commander's `.choices` checks only whole values). */
+export function oneOf<T extends string>(choices: readonly T[]): Parser<T> {
+  return (value) => ((choices as readonly string[]).includes(value) ? (value as T) : fail(`one of ${choices.join(', ')}`));
+}
+
 /** A parser from elsewhere that throws its own errors, made to report as a bad option value. */
 export function asOption<T>(parse: Parser<T>): Parser<T> {
   return (value) => {

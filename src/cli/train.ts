@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { CIFAR10_DEFAULT_DIR } from '../data/cifar10.js';
+import { CORRUPTION_KINDS, type CorruptionKind } from '../data/corruptions.js';
 import { FASHION_MNIST_DEFAULT_DIR } from '../data/fashion-mnist.js';
 import { parseDatasetName } from '../data/load.js';
 import { DATASET_NAMES } from '../data/types.js';
@@ -17,7 +18,7 @@ import { defaultEps, TRAIN_DEFAULTS, type TrainSettings } from '../train/setting
 import { EVASION_OMEGAS, trainingAttack, TRAINING_ATTACKS, type EvasionOmega, type TrainingAttackName } from '../train/training-attack.js';
 import { train } from '../train/trainer.js';
 import { checkpointOrSelf } from '../contract/run-directory.js';
-import { nameList, nonNegativeInt, nonNegativeNumber, nonNegativeNumberList, number, positiveInt, positiveIntList } from './options.js';
+import { listOf, nameList, nonNegativeInt, oneOf, nonNegativeNumber, nonNegativeNumberList, number, positiveInt, positiveIntList } from './options.js';
 import { action } from './report.js';
 
 interface RawOptions {
@@ -52,6 +53,7 @@ interface RawOptions {
   evasionOmega: EvasionOmega;
   evasionStepSize?: number;
   benignShare: number;
+  benignKinds: CorruptionKind[];
   matchedNoiseShare: number;
   beta: number;
   typeSmoothing: number;
@@ -138,6 +140,7 @@ function settingsFrom(o: RawOptions): TrainSettings {
     evasionOmega: o.evasionOmega,
     evasionStepSize: o.evasionStepSize ?? null,
     benignShare: o.benignShare,
+    benignKinds: o.benignKinds,
     matchedNoiseShare: o.matchedNoiseShare,
     tradesBeta: o.beta,
     typeSmoothing: o.typeSmoothing,
@@ -231,9 +234,15 @@ export function registerTrainCommand(program: Command): void {
     )
     .option(
       '--benign-share <x>',
-      'share of each batch\'s clean rows given a random benign change (noise, JPEG, blur, brightness, contrast), still labelled clean',
+      'share of each batch\'s clean rows given a random benign change (noise, JPEG, blur, brightness, contrast, offset; see --benign-kinds), still labelled clean',
       nonNegativeNumber,
       d.benignShare,
+    )
+    .option(
+      '--benign-kinds <list>',
+      `the benign changes those rows draw from, each equally likely (${CORRUPTION_KINDS.join(', ')}; docs/training.md gives their ranges)`,
+      listOf(oneOf(CORRUPTION_KINDS), 'uniform,gaussian,jpeg'),
+      [...d.benignKinds],
     )
     .option(
       '--matched-noise-share <x>',

@@ -49,15 +49,15 @@ export function benignEvaluationSet(eps: number): BenignSetting[] {
 
 /**
  * The training distribution of benign changes (deliberately wider than, and not equal to,
- * the evaluation settings): a kind drawn uniformly, then its amount uniformly from
+ * the evaluation settings): a kind drawn uniformly from `kinds`, then its amount uniformly from
  * - uniform a ∈ [0, 2.5·eps] (inside and beyond the eps-ball), gaussian σ ∈ [0.01, 0.12],
  *   sign a ∈ [0, eps], jpeg quality ∈ [20, 95], blur σ ∈ [0.3, 1.2],
  *   brightness ∈ [0.6, 1.3], contrast ∈ [0.5, 1.3], offset b ∈ [−0.1, 0.15] (x + b: a shifted
  *   black level, which lifts a dark background as evenly as a contrast cut does — and as an
  *   attack's +eps on dark pixels does, so the router must learn that an even lift is benign).
  */
-export function sampleBenign(rng: Rng, eps: number): Corruption {
-  const kind = CORRUPTION_KINDS[rng.int(CORRUPTION_KINDS.length)]!;
+export function sampleBenign(rng: Rng, eps: number, kinds: readonly CorruptionKind[] = CORRUPTION_KINDS): Corruption {
+  const kind = kinds[rng.int(kinds.length)]!;
   const u = rng.next();
   const between = (lo: number, hi: number): number => lo + u * (hi - lo);
   switch (kind) {

@@ -26,7 +26,7 @@ export async function trainingBatch(dataset: Dataset, indices: Int32Array, setti
   const pickRng = Rng.derive(settings.seed, 0xb0, epoch, step);
   const choices = Array.from({ length: batch.count }, (): Corruption | null => {
     const u = pickRng.next();
-    if (u < settings.benignShare) return sampleBenign(pickRng, settings.eps);
+    if (u < settings.benignShare) return sampleBenign(pickRng, settings.eps, settings.benignKinds);
     return u < settings.benignShare + matched ? { kind: 'uniform', amount: settings.attackNoise } : null;
   });
   const corrupted = await corruptBatch(images, batch.count, dataset.shape, (n) => choices[n] ?? null, Rng.derive(settings.seed, 0xb1, epoch, step));

@@ -1,3 +1,4 @@
+import { CORRUPTION_KINDS, type CorruptionKind } from '../data/corruptions.js';
 import { DATASETS } from '../data/load.js';
 import type { DatasetName } from '../data/types.js';
 import type { ConfigOverrides } from '../model/presets.js';
@@ -54,6 +55,8 @@ export interface TrainSettings {
   readonly evasionStepSize: number | null;
   /** Share of each batch's clean rows given a random benign corruption (still labelled clean). */
   readonly benignShare: number;
+  /** The kinds of benign change those rows draw from (uniformly). */
+  readonly benignKinds: readonly CorruptionKind[];
   /** Share of each batch's clean rows given the training attack's random start alone (uniform ±attackNoise), still labelled clean. */
   readonly matchedNoiseShare: number;
   readonly tradesBeta: number;
@@ -108,6 +111,7 @@ export const TRAIN_DEFAULTS = {
   evasionOmega: 'own' as EvasionOmega,
   evasionStepSize: null as number | null,
   benignShare: 0,
+  benignKinds: CORRUPTION_KINDS,
   matchedNoiseShare: 0,
   timeBudgetMinutes: null as number | null,
   checkpointEvery: 100,
@@ -189,6 +193,15 @@ export function checkSettings(s: TrainSettings): void {
   requireNumber('--evasion-share', s.evasionShare, 0, 1);
   if (s.evasionStepSize !== null) requireNumber('--evasion-step-size', s.evasionStepSize, 0, 1);
   requireNumber('--benign-share', s.benignShare, 0, 1);
+  const unknownKinds = s.benignKinds.filter((k) => !CORRUPTION_KINDS.includes(k));
+  const repeated = s.benignKinds.filter((k, i) => s.benignKinds.indexOf(k) !== i);
+  if (repeated.length > 0) throw new TrainError('TRAIN_BAD_OPTION', `--benign-kinds names ${repeated.join(', ')} more than once; each kind is drawn equally often`);
+  if (s.benignKinds.length === 0 || unknownKinds.length > 0) {
+    throw new TrainError(
+      'TRAIN_BAD_OPTION',
+      `--benign-kinds must name at least one of ${CORRUPTION_KINDS.join(', ')}, got ${s.benignKinds.length === 0 ? 'none' : unknownKinds.join(', ')}`,
+    );
+  }
   requireNumber('--matched-noise-share', s.matchedNoiseShare, 0, 1);
   if (s.benignShare + s.matchedNoiseShare > 1) {
     throw new TrainError(

@@ -11,6 +11,7 @@ import {
   number,
   numberIn,
   numberList,
+  oneOf,
   positiveInt,
   positiveIntList,
   rate,
@@ -61,6 +62,13 @@ describe('CLI option parsers', () => {
     rejects(numberList, '1,', /no empty item/);
     rejects(positiveIntList, '16,0', /^"0": Expected an integer ≥ 1\.$/);
     rejects(listOf(rate, '0.01,0.05'), '0.01,2', /"2": Expected a number in \(0, 1\)/);
+  });
+
+  it('choices inside a list: each item one of them, the bad item and the choices named', () => {
+    const kinds = listOf(oneOf(['jpeg', 'blur', 'offset'] as const), 'jpeg,blur');
+    assert.deepEqual(kinds('jpeg, offset'), ['jpeg', 'offset']);
+    rejects(kinds, 'jpeg,noise', /^"noise": Expected one of jpeg, blur, offset\.$/);
+    rejects(kinds, 'JPEG', /"JPEG": Expected one of/);
   });
 
   it('a parser from elsewhere reports its own message as a bad option value', () => {

@@ -110,6 +110,27 @@ describe('benign corruptions', () => {
     assert.deepEqual([...seen].sort(), [...CORRUPTION_KINDS].sort());
   });
 
+  it('draws only the kinds it is given, each about equally often, and the same stream as the full list where their order agrees', () => {
+    const kinds = ['jpeg', 'blur', 'contrast'] as const;
+    const rng = new Rng(9);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 3000; i++) {
+      const c = sampleBenign(rng, 0.1, kinds);
+      counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1);
+    }
+    assert.deepEqual([...counts.keys()].sort(), [...kinds].sort());
+    for (const [kind, n] of counts) assert.ok(n > 900 && n < 1100, `${kind} drawn ${n} times of 3000`);
+    // The list without 'offset' (appended last) is the distribution of runs made before it existed.
+    const before = CORRUPTION_KINDS.filter((k) => k !== 'offset');
+    const a = new Rng(3);
+    const b = new Rng(3);
+    for (let i = 0; i < 200; i++) {
+      const fromList = sampleBenign(a, 0.1, before);
+      assert.notEqual(fromList.kind, 'offset');
+      assert.deepEqual(fromList, sampleBenign(b, 0.1, ['uniform', 'gaussian', 'sign', 'jpeg', 'blur', 'brightness', 'contrast']));
+    }
+  });
+
   it('the evaluation settings are the published list', () => {
     assert.deepEqual(
       benignEvaluationSet(0.1).map((s) => s.id),

@@ -51,6 +51,27 @@ describe('training batches with benign changes and the attack start on clean row
     for (const v of half.images) assert.ok(v >= 0 && v <= 1);
   });
 
+  it('with --benign-kinds offset, shift every changed row evenly (one b per row, within its range) and keep every label', async () => {
+    const plain = await trainingBatch(data, indices, settings(0), 0, 3);
+    const shifted = await trainingBatch(data, indices, { ...settings(1), benignKinds: ['offset'] }, 0, 3);
+    assert.deepEqual([...shifted.labels], [...plain.labels]);
+    let rows = 0;
+    for (let n = 0; n < 64; n++) {
+      const diffs: number[] = [];
+      for (let i = n * 784; i < (n + 1) * 784; i++) {
+        const y = shifted.images[i]!;
+        // Pixels clipped at 0 or 1 do not show the whole shift.
+        if (y > 1e-6 && y < 1 - 1e-6) diffs.push(y - plain.images[i]!);
+      }
+      if (diffs.length === 0) continue;
+      rows++;
+      const b = diffs[0]!;
+      assert.ok(b >= -0.1 - 1e-6 && b <= 0.15 + 1e-6, `row ${n}: shift ${b}`);
+      for (const d of diffs) assert.ok(Math.abs(d - b) < 1e-5, `row ${n}: shifts ${b} and ${d} in one row`);
+    }
+    assert.ok(rows > 50, `${rows} of 64 rows had unclipped pixels`);
+  });
+
   it("with --matched-noise-share, add uniform noise of exactly the attack start's half-width to that share of rows, labels kept", async () => {
     const plain = await trainingBatch(data, indices, settings(0), 0, 3);
     const matched = await trainingBatch(data, indices, { ...settings(0), attackNoise: 0.07, matchedNoiseShare: 0.5 }, 0, 3);

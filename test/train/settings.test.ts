@@ -12,7 +12,7 @@ describe('train settings', () => {
     assert.deepEqual(resumeConflicts(older as unknown as TrainSettings, { ...now, typeSmoothing: 0.1 }), ['typeSmoothing: checkpoint has 0, command has 0.1']);
   });
 
-  it('names --type-smoothing, --matched-noise-share and --val-square-queries when they are out of range', () => {
+  it('names --type-smoothing, --matched-noise-share, --benign-kinds and --val-square-queries when they are out of range', () => {
     const base = defaultSettings('/tmp/run');
     assert.throws(() => checkSettings({ ...base, typeSmoothing: 0.6 }), (e: unknown) => e instanceof TrainError && /--type-smoothing must be a number in \[0, 0\.5\], got 0\.6/.test(e.message));
     assert.throws(
@@ -21,6 +21,13 @@ describe('train settings', () => {
     );
     assert.throws(() => checkSettings({ ...base, evasionStepSize: 1.5 }), (e: unknown) => e instanceof TrainError && /--evasion-step-size must be a number in \[0, 1\], got 1\.5/.test(e.message));
     assert.doesNotThrow(() => checkSettings({ ...base, evasionStepSize: 0.05 }));
+    assert.throws(() => checkSettings({ ...base, benignKinds: [] }), (e: unknown) => e instanceof TrainError && /--benign-kinds must name at least one of uniform, .*offset, got none/.test(e.message));
+    assert.throws(
+      () => checkSettings({ ...base, benignKinds: ['jpeg', 'noise' as never] }),
+      (e: unknown) => e instanceof TrainError && /--benign-kinds must name at least one of .*, got noise$/.test(e.message),
+    );
+    assert.throws(() => checkSettings({ ...base, benignKinds: ['jpeg', 'blur', 'jpeg'] }), (e: unknown) => e instanceof TrainError && /--benign-kinds names jpeg more than once/.test(e.message));
+    assert.doesNotThrow(() => checkSettings({ ...base, benignKinds: ['jpeg', 'blur'] }));
     assert.throws(() => checkSettings({ ...base, valSquareQueries: 2.5 }), (e: unknown) => e instanceof TrainError && /--val-square-queries must be an integer ≥ 0, got 2\.5/.test(e.message));
   });
 });
