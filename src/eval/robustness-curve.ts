@@ -21,7 +21,15 @@ export interface CurveOptions {
 
 /** Colour-blind-safe palette (Okabe–Ito). */
 const COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
+/** Once the colours run out, lines repeat them dashed, then dotted, so no two series look alike. */
+const DASHES = ['', '9 5', '2 4'];
 const FONT = "DejaVu Sans, Arial, Helvetica, sans-serif";
+
+/** Series i's stroke: its colour and, past the palette, a dash pattern (`stroke-dasharray`). */
+export function seriesStroke(i: number): { colour: string; dash: string } {
+  const dash = DASHES[Math.floor(i / COLOURS.length) % DASHES.length] ?? '';
+  return { colour: COLOURS[i % COLOURS.length] ?? '#000000', dash };
+}
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -102,16 +110,17 @@ export function renderCurveSvg(series: readonly CurveSeries[], options: CurveOpt
     `<text transform="translate(20 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle">accuracy (%)</text>`,
   );
   series.forEach((s, i) => {
-    const colour = COLOURS[i % COLOURS.length] ?? '#000000';
+    const { colour, dash } = seriesStroke(i);
+    const dashed = dash === '' ? '' : ` stroke-dasharray="${dash}"`;
     const pts = [...s.points].sort((a, b) => a.eps - b.eps);
     parts.push(
-      `<polyline fill="none" stroke="${colour}" stroke-width="2.5" points="${pts.map((p) => `${n(x(p.eps))},${n(y(p.accuracy))}`).join(' ')}"/>`,
+      `<polyline fill="none" stroke="${colour}" stroke-width="2.5"${dashed} points="${pts.map((p) => `${n(x(p.eps))},${n(y(p.accuracy))}`).join(' ')}"/>`,
       ...pts.map((p) => `<circle cx="${n(x(p.eps))}" cy="${n(y(p.accuracy))}" r="4" fill="${colour}"/>`),
     );
     const ly = m.top + 10 + i * 24;
     const lx = m.left + plotW + 16;
     parts.push(
-      `<line x1="${lx}" x2="${lx + 24}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="2.5"/>`,
+      `<line x1="${lx}" x2="${lx + 24}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="2.5"${dashed}/>`,
       `<text x="${lx + 32}" y="${ly + 4}">${escapeXml(s.name)}</text>`,
     );
   });

@@ -128,8 +128,10 @@ function calibrationOptions(options: RunEvaluationOptions, record: TrainingRecor
   };
 }
 
-function curvePaths(options: RunEvaluationOptions): { svg: string; png: string } | null {
-  const base = options.curveOut ?? (options.out ? join(dirname(options.out), `${basename(options.out).replace(/\.json$/i, '')}-curve`) : null);
+/** The curve's two files; a --curve-out given with either extension names the pair, not `x.svg.svg`. */
+export function curvePaths(options: Pick<RunEvaluationOptions, 'curveOut' | 'out'>): { svg: string; png: string } | null {
+  const given = options.curveOut?.replace(/\.(svg|png)$/i, '');
+  const base = given ?? (options.out ? join(dirname(options.out), `${basename(options.out).replace(/\.json$/i, '')}-curve`) : null);
   return base === null ? null : { svg: `${base}.svg`, png: `${base}.png` };
 }
 

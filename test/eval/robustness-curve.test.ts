@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import { svgToPng } from '../../src/eval/render-png.js';
-import { renderCurveSvg, type CurveSeries } from '../../src/eval/robustness-curve.js';
+import { curvePaths } from '../../src/eval/run-evaluation.js';
+import { renderCurveSvg, seriesStroke, type CurveSeries } from '../../src/eval/robustness-curve.js';
 import { writeCurveFiles } from '../../src/eval/write-files.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -90,6 +91,18 @@ describe('robustness curve', () => {
     assert.deepEqual([...xs].sort((a, b) => a - b), xs);
   });
 
+  it('draws more series than the palette has colours with dashed lines, no two alike, in the plot and the legend', () => {
+    const many = Array.from({ length: 15 }, (_, i) => ({ name: `run ${i}`, points: [{ eps: 0, accuracy: 0.5 }, { eps: 0.1, accuracy: 0.4 - i / 100 }] }));
+    const styles = many.map((_, i) => JSON.stringify(seriesStroke(i)));
+    assert.equal(new Set(styles).size, 15);
+    assert.deepEqual(seriesStroke(0).dash, '');
+    const svg = renderCurveSvg(many);
+    const dashedLines = svg.match(/<polyline [^>]*stroke-dasharray=/g)?.length ?? 0;
+    const dashedLegend = svg.match(/<line [^>]*stroke-dasharray=/g)?.length ?? 0;
+    assert.equal(dashedLines, 15 - 7, 'the first seven series are solid');
+    assert.equal(dashedLegend, dashedLines);
+  });
+
   it('renders to a well-formed, non-blank PNG at twice the SVG size', () => {
     const png = svgToPng(renderCurveSvg(SERIES));
     const info = parsePng(png);
@@ -109,6 +122,15 @@ describe('robustness curve', () => {
     assert.ok(png.length > 1000);
     assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
     assert.deepEqual((await readdir(join(dir, 'sub'))).sort(), ['curve.png', 'curve.svg']);
+  });
+
+  it('--curve-out names the pair whether or not it ends in .svg or .png; without it the curve goes beside --out', () => {
+    const pair = { svg: 'runs/curve.svg', png: 'runs/curve.png' };
+    assert.deepEqual(curvePaths({ curveOut: 'runs/curve' }), pair);
+    assert.deepEqual(curvePaths({ curveOut: 'runs/curve.svg' }), pair);
+    assert.deepEqual(curvePaths({ curveOut: 'runs/curve.PNG', out: 'x.json' }), { svg: 'runs/curve.svg', png: 'runs/curve.png' });
+    assert.deepEqual(curvePaths({ out: 'runs/eval.json' }), { svg: join('runs', 'eval-curve.svg'), png: join('runs', 'eval-curve.png') });
+    assert.equal(curvePaths({}), null);
   });
 
   it('rejects empty series, bad points and unwritable paths with stable codes', async () => {
