@@ -110,7 +110,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--curve-eps <list>', 'eps values of the robustness curve (default: 0, ¼, ½, ¾, 1, 1½, 2 × eps)', listOf(numberIn(0, 1), '0,0.05,0.1'))
     .option('--curve-steps <n>', 'PGD steps per robustness-curve point (step eps/4)', positiveInt, DEFAULT_CURVE_STEPS)
     .option('--no-curve', 'skip the robustness curve')
-    .option('--curve-out <base>', 'path of the curve files, with or without .svg/.png (both are written; default: beside --out)')
+    .option('--curve-out <path>', 'path of the curve files, with or without .svg/.png (both are written; default: beside --out)')
     .option('--name <names>', 'comma-separated display names, one per checkpoint', nameList)
     .option('--out <file>', 'write the full report as JSON')
     .addOption(new Option('--backend <name>', 'force a TensorFlow.js backend (else AWNET_TF_BACKEND, else the best available)').choices([...BACKEND_NAMES]))

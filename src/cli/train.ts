@@ -18,7 +18,7 @@ import { defaultEps, TRAIN_DEFAULTS, type TrainSettings } from '../train/setting
 import { EVASION_OMEGAS, trainingAttack, TRAINING_ATTACKS, type EvasionOmega, type TrainingAttackName } from '../train/training-attack.js';
 import { train } from '../train/trainer.js';
 import { checkpointOrSelf } from '../contract/run-directory.js';
-import { listOf, nameList, nonNegativeInt, oneOf, nonNegativeNumber, nonNegativeNumberList, number, positiveInt, positiveIntList } from './options.js';
+import { listOf, nameList, nonNegativeInt, nonNegativeNumber, nonNegativeNumberList, number, oneOf, positiveInt, positiveIntList } from './options.js';
 import { action } from './report.js';
 
 interface RawOptions {
