@@ -3,27 +3,12 @@ import { before, describe, it } from 'node:test';
 import { loadDataset } from '../../src/data/load.js';
 import type { Dataset } from '../../src/data/types.js';
 import { trainingBatch } from '../../src/train/batches.js';
-import { TRAIN_DEFAULTS, type TrainSettings } from '../../src/train/settings.js';
+import type { TrainSettings } from '../../src/train/settings.js';
+import { defaultSettings } from './helpers.js';
 
+/** Command-line defaults on the first 256 images, with a share of benign rows. */
 function settings(benignShare: number): TrainSettings {
-  return {
-    ...TRAIN_DEFAULTS,
-    overrides: {},
-    dataDir: null,
-    limit: 256,
-    skipCorrupt: false,
-    valSize: null,
-    eps: 0.1,
-    attackSteps: 5,
-    attackStepSize: 0.05,
-    attackNoise: 0.1,
-    benignShare,
-    augment: true,
-    initFrom: null,
-    teacherClean: null,
-    teacherAdv: null,
-    out: '/nonexistent',
-  };
+  return { ...defaultSettings('/nonexistent'), limit: 256, benignShare };
 }
 
 describe('training batches with benign changes and the attack start on clean rows', () => {
