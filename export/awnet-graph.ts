@@ -33,8 +33,8 @@ export function samePadding(size: number, kernel: number, stride: number): { bef
 class AwnetGraph {
   readonly g: GraphBuilder;
   private readonly spec: ArchitectureSpec;
-  /** [N, 2] router type probabilities (column 0 = clean), when there is a router. */
-  private typeProbs: string | null = null;
+  /** [N, 2] what MixBN mixes with, [p', 1 − p'] with p' the held P(clean), when there is a router. */
+  private mixProbs: string | null = null;
   /** [N, C_j] signal per dynamic conv, by signal index. */
   private omegas: string[] = [];
 
@@ -94,11 +94,22 @@ class AwnetGraph {
     const psi = pooled.length === 1 ? (pooled[0] as string) : g.op('Concat', pooled, { axis: 1 }, 'psi');
 
     const typeLogits = this.dense(router.typeHead, psi, 'type_logits');
-    this.typeProbs = g.op('Softmax', [typeLogits], { axis: 1 }, 'type_probs');
-    const pClean = g.op('Slice', [this.typeProbs, g.int64s('starts', [0]), g.int64s('ends', [1]), g.int64s('axes', [1])], {}, 'p_clean');
+    const typeProbs = g.op('Softmax', [typeLogits], { axis: 1 }, 'type_probs');
+    const pClean = g.op('Slice', [typeProbs, g.int64s('starts', [0]), g.int64s('ends', [1]), g.int64s('axes', [1])], {}, 'p_clean');
+    this.mixProbs = this.heldMix(typeProbs, pClean);
 
     if (router.signalHeads.length > 0) this.signals(router.signalHeads, psi, router.featureSize);
     return pClean;
+  }
+
+  /** The router's hold on MixBN: [min(p, c), 1 − min(p, c)]; the type probabilities themselves without a cap. */
+  private heldMix(typeProbs: string, pClean: string): string {
+    const cap = this.config.hold?.pCleanCap ?? 1;
+    if (cap >= 1) return typeProbs;
+    const { g } = this;
+    const held = g.op('Min', [pClean, g.floats('p_clean_cap', [cap], [])], {}, 'p_clean_held');
+    const rest = g.op('Sub', [g.floats('one', [1], []), held]);
+    return g.op('Concat', [held, rest], { axis: 1 }, 'mix_probs');
   }
 
   /** All signal heads as one Gemm, ω = (clip(tanh(z) + 1, f, 2 − f))^β with f = signalFloor(β), then one slice per dynamic conv. */
@@ -114,7 +125,12 @@ class AwnetGraph {
     const shifted = g.op('Add', [g.op('Tanh', [z]), g.floats('one', [1], [])]);
     const floor = signalFloor(this.config.beta);
     const clipped = g.op('Clip', [shifted, g.floats('signal_min', [floor], []), g.floats('signal_max', [2 - floor], [])]);
-    const omega = g.op('Pow', [clipped, g.floats('beta', [this.config.beta], [])], {}, 'omega');
+    const raw = g.op('Pow', [clipped, g.floats('beta', [this.config.beta], [])], {}, 'omega');
+    const bound = this.config.hold?.omegaBound ?? null;
+    const omega =
+      bound === null
+        ? raw
+        : g.op('Clip', [raw, g.floats('omega_min', [Math.max(0, 1 - bound)], []), g.floats('omega_max', [1 + bound], [])], {}, 'omega_held');
     let offset = 0;
     this.omegas = cols.map((c, j) => {
       const slice = g.op(
@@ -203,13 +219,13 @@ class AwnetGraph {
       const bias = g.floats(`${norm.name}/shift`, affine.b, [1, norm.channels, 1, 1]);
       return { ...h, name: g.op('Add', [scaled, bias]) };
     }
-    if (!this.typeProbs) throw new Error(`${norm.name}: MixBN mixing needs the router's P(clean)`);
+    if (!this.mixProbs) throw new Error(`${norm.name}: MixBN mixing needs the router's P(clean)`);
     const clean = bnAffine(weights, `${norm.name}/clean`, norm.channels);
     const adv = bnAffine(weights, `${norm.name}/adv`, norm.channels);
     // [p, 1 − p] @ [[clean]; [adv]]: the mixed coefficients of Eq. 14 per sample.
     const c = norm.channels;
-    let scale = g.op('Gemm', [this.typeProbs, g.floats(`${norm.name}/scales`, stackRows([clean.a, adv.a]), [2, c])]);
-    const shift = g.op('Gemm', [this.typeProbs, g.floats(`${norm.name}/shifts`, stackRows([clean.b, adv.b]), [2, c])]);
+    let scale = g.op('Gemm', [this.mixProbs, g.floats(`${norm.name}/scales`, stackRows([clean.a, adv.a]), [2, c])]);
+    const shift = g.op('Gemm', [this.mixProbs, g.floats(`${norm.name}/shifts`, stackRows([clean.b, adv.b]), [2, c])]);
     if (omega) scale = g.op('Mul', [scale, omega]);
     const h = this.conv(convSpec, x);
     const y = g.op('Add', [g.op('Mul', [h.name, this.perSample(scale)]), this.perSample(shift)]);

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { CHECKPOINT_JSON, loadCheckpoint, readCheckpointMeta, type LoadedCheckpoint } from '../src/model/checkpoint.js';
+import type { RouterHold } from '../src/model/types.js';
 import type { CheckpointMeta, JsonValue } from '../src/model/checkpoint.js';
 import { ModelError } from '../src/model/errors.js';
 import type { Variant } from '../src/model/types.js';
@@ -68,8 +69,9 @@ export async function readMeta(dir: string, expect: Expectations): Promise<Check
   return meta;
 }
 
-export async function loadModel(dir: string): Promise<LoadedCheckpoint> {
-  return loadCheckpoint(dir).catch((err: unknown) => translate(err, dir));
+/** The checkpoint's model, under `hold` instead of the hold it records when one is given. */
+export async function loadModel(dir: string, hold?: RouterHold): Promise<LoadedCheckpoint> {
+  return loadCheckpoint(dir, hold === undefined ? {} : { hold }).catch((err: unknown) => translate(err, dir));
 }
 
 /** The train command's settings stored in `trainerState.settings`, or {} when absent. */

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { ArchConfig } from '../src/model/types.js';
+import { FREE_HOLD, holdLabel, holdOf } from '../src/model/router-hold.js';
+import type { ArchConfig, RouterHold } from '../src/model/types.js';
 import { ExportError } from './errors.js';
 
 interface ModelEntry {
@@ -8,6 +9,18 @@ interface ModelEntry {
   readonly checkpoint?: unknown;
   readonly preset?: unknown;
   readonly variant?: unknown;
+  readonly hold?: unknown;
+}
+
+/** The hold an entry ran under; entries of reports written before holds were recorded ran free. */
+function entryHold(m: ModelEntry): RouterHold {
+  const h = m.hold;
+  if (!isObject(h) || typeof h.pCleanCap !== 'number') return FREE_HOLD;
+  return { pCleanCap: h.pCleanCap, omegaBound: typeof h.omegaBound === 'number' ? h.omegaBound : null };
+}
+
+function sameHold(a: RouterHold, b: RouterHold): boolean {
+  return a.pCleanCap === b.pCleanCap && a.omegaBound === b.omegaBound;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -50,9 +63,9 @@ export async function readEvaluation(
     if (!chosen) bad(`no model named "${modelName}" in it; it holds: ${names}`);
   } else {
     const target = resolve(checkpointDir);
-    chosen = models.find((m) => typeof m.checkpoint === 'string' && resolve(m.checkpoint) === target);
+    chosen = models.find((m) => typeof m.checkpoint === 'string' && resolve(m.checkpoint) === target && sameHold(entryHold(m), holdOf(config)));
     if (!chosen) {
-      const same = models.filter((m) => m.preset === config.preset && m.variant === config.variant);
+      const same = models.filter((m) => m.preset === config.preset && m.variant === config.variant && sameHold(entryHold(m), holdOf(config)));
       if (same.length === 1) chosen = same[0];
     }
     if (!chosen) {
@@ -61,6 +74,9 @@ export async function readEvaluation(
   }
   if (chosen?.preset !== undefined && (chosen.preset !== config.preset || chosen.variant !== config.variant)) {
     bad(`its model "${String(chosen.name)}" is ${String(chosen.preset)} ${String(chosen.variant)}, but the checkpoint is ${config.preset} ${config.variant}`);
+  }
+  if (chosen !== undefined && !sameHold(entryHold(chosen), holdOf(config))) {
+    bad(`its model "${String(chosen.name)}" ran under router hold ${holdLabel(entryHold(chosen))}, but the exported model has ${holdLabel(holdOf(config))}`);
   }
   const { models: _models, ...shared } = report;
   return { ...shared, model: chosen };

@@ -1,6 +1,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import type { Variant } from '../src/model/types.js';
+import { changedHold, type HoldChange } from '../src/model/router-hold.js';
+import type { ArchConfig, RouterHold, Variant } from '../src/model/types.js';
 import { writeFilesAtomic } from './atomic-write.js';
 import { DEFAULT_FPR } from './calibrate.js';
 import { calibrateThreshold, type CalibrationOptions } from './calibration-set.js';
@@ -31,6 +32,8 @@ export interface ExportOptions extends CalibrationOptions {
   readonly evaluation?: string;
   readonly evaluationModel?: string;
   readonly opset?: number;
+  /** Changes the router's hold the checkpoint records (P(clean) cap, ω bound) before export. */
+  readonly hold?: HoldChange;
   readonly created?: Date;
   /** Called once the cheap checks passed, before the model is loaded (e.g. to start a tfjs backend). */
   readonly beforeLoad?: () => Promise<void>;
@@ -92,6 +95,14 @@ async function checkWritable(out: string): Promise<void> {
   if (await inTheWay(sidecar)) unwritable(`a directory or other non-file is in the way of its sidecar ${sidecar}`);
 }
 
+function heldFor(config: ArchConfig, change: HoldChange): RouterHold {
+  try {
+    return changedHold(config, change);
+  } catch (err) {
+    return badOption(`--mix-cap/--omega-bound: ${(err as Error).message}`);
+  }
+}
+
 function sidecarPath(out: string): string {
   return join(dirname(out), `${basename(out, '.onnx')}.json`);
 }
@@ -112,11 +123,13 @@ export async function exportCheckpoint(options: ExportOptions): Promise<ExportRe
   if (eps === undefined || steps === undefined) {
     badOption(`checkpoint ${dir} does not record its training attack; pass --attack-eps and --attack-steps`);
   }
+  const hold = options.hold === undefined ? undefined : heldFor(meta.config, options.hold);
+  const exported = hold === undefined ? meta.config : { ...meta.config, hold };
   const evaluation =
-    options.evaluation !== undefined ? await readEvaluation(options.evaluation, dir, meta.config, options.evaluationModel) : undefined;
+    options.evaluation !== undefined ? await readEvaluation(options.evaluation, dir, exported, options.evaluationModel) : undefined;
   await options.beforeLoad?.();
 
-  const loaded = await loadModel(dir);
+  const loaded = await loadModel(dir, hold);
   try {
     options.log?.(`loaded ${dir}: ${meta.config.preset} ${meta.config.variant}, epoch ${meta.epoch}, step ${meta.step}`);
     const cal = await calibrateThreshold(loaded.model, options, record);

@@ -64,6 +64,7 @@ export function buildMetadata(input: MetadataInput): AwnetMetadata {
     variant: config.variant,
     preset: config.preset,
     router: variantFeatures(config.variant).router,
+    ...(config.hold !== undefined ? { routerHold: { pCleanCap: config.hold.pCleanCap, omegaBound: config.hold.omegaBound } } : {}),
     ...(input.evaluation !== undefined ? { evaluation: input.evaluation } : {}),
     created: (input.created ?? new Date()).toISOString(),
     producer: `${p.name} ${p.version}`.trim(),

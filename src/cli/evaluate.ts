@@ -6,16 +6,21 @@ import { DATASET_NAMES, type DatasetName } from '../data/types.js';
 import { benignEvaluationSet } from '../data/corruptions.js';
 import { ATTACK_IDS, ATTACK_PRESETS, parseLambdaList, TARGET_ADAPTIVE_LAMBDAS } from '../eval/attack-suite.js';
 import { describeVersions } from '../eval/autoattack-suite.js';
+import { holdChanges } from '../eval/hold-sweep.js';
 import type { ProgressEvent } from '../eval/evaluate.js';
 import { DEFAULT_CURVE_STEPS, runEvaluation } from '../eval/run-evaluation.js';
 import { parseThresholdChoice, type ThresholdChoice } from '../eval/threshold.js';
+import { EVAL_SPLITS, type EvalSplit } from '../eval/validation-set.js';
 import { BACKEND_NAMES, type BackendName } from '../tf/backend.js';
-import { asOption, listOf, nameList, nonNegativeInt, numberIn, positiveInt, rate } from './options.js';
+import { asOption, listOf, mixCapList, nameList, nonNegativeInt, numberIn, omegaBoundList, positiveInt, rate } from './options.js';
 import { action } from './report.js';
 
 interface EvaluateFlags {
   readonly dataset: DatasetName;
   readonly dataDir?: string;
+  readonly split: EvalSplit;
+  readonly mixCap?: number[];
+  readonly omegaBound?: (number | null)[];
   readonly limit?: number;
   readonly attackLimit?: number;
   readonly batchSize: number;
@@ -77,7 +82,12 @@ export function registerEvaluateCommand(program: Command): void {
     .argument('<checkpoints...>', 'checkpoint directories, or training run directories (their latest checkpoint)')
     .addOption(new Option('--dataset <name>', `test set: ${DATASET_NAMES.join(', ')}`).default('fashion-mnist').argParser(datasetName))
     .option('--data-dir <dir>', "the dataset's directory (default: the dataset's usual place)")
-    .option('--limit <n>', 'evaluate only the first n test images (clean, benign changes and attacks)', positiveInt)
+    .addOption(
+      new Option('--split <name>', "test: the dataset's test split; validation: the images the first checkpoint's training run held out (choose settings here, measure the test set only for what ships)")
+        .choices([...EVAL_SPLITS])
+        .default('test'),
+    )
+    .option('--limit <n>', 'evaluate only the first n images (clean, benign changes and attacks)', positiveInt)
     .option('--attack-limit <n>', 'attack only the first n of those (worst case and curve too); clean and benign figures keep all of them (default: all)', positiveInt)
     .option('--batch-size <n>', 'images per batch (clean, benign and attacked)', positiveInt, 200)
     .option('--eps <eps>', 'L∞ budget, e.g. 0.1 or 8/255 (default: 0.1 for fashion-mnist, 8/255 otherwise)', numberIn(1e-9, 1))
@@ -95,6 +105,12 @@ export function registerEvaluateCommand(program: Command): void {
       `λ of the adaptive attack's router term; a list such as 1,10 runs one adaptive attack per λ (default: 1; ${TARGET_ADAPTIVE_LAMBDAS.join(',')} with a preset)`,
       asOption(parseLambdaList),
     )
+    .option(
+      '--mix-cap <list>',
+      "evaluate each checkpoint with a router once per cap on the P(clean) its MixBN mixes with, min(P(clean), c), named <name>@cap<c> (the adversarial score is not capped; default: the hold the checkpoint records)",
+      mixCapList,
+    )
+    .option('--omega-bound <list>', 'likewise once per bound b on the filter scaling, ω clipped to [1 − b, 1 + b] (none: unbounded); with --mix-cap, every pair', omegaBoundList)
     .option('--worst-case <ids>', 'attacks the per-image worst case spans, named as in --attacks (default: every attack run)', nameList)
     .option('--benign <ids>', `comma-separated subset of the benign changes: ${benignEvaluationSet(0.1).map((b) => b.id).join(', ')} (default: all)`, nameList)
     .option('--no-benign', 'skip the benign changes')
@@ -130,7 +146,9 @@ async function evaluate(paths: readonly string[], flags: EvaluateFlags, bar: Ret
     names: flags.name ?? found.map((c) => c.label),
     dataset: flags.dataset,
     dataDir: flags.dataDir,
+    split: flags.split,
     limit: flags.limit,
+    holds: holdChanges(flags.mixCap, flags.omegaBound),
     attackLimit: flags.attackLimit,
     batchSize: flags.batchSize,
     eps: flags.eps,

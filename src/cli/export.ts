@@ -5,14 +5,16 @@ import { DATASET_NAMES } from '../data/types.js';
 import { VARIANTS } from '../model/architecture.js';
 import { PRESET_NAMES } from '../model/presets.js';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../tf/backend.js';
-import { nonNegativeInt, nonNegativeNumber, positiveInt, rate } from './options.js';
+import { mixCap, nonNegativeInt, nonNegativeNumber, omegaBound, positiveInt, rate } from './options.js';
 import { action } from './report.js';
 
 /** The command's flags: the export options as commander hands them over (defaults filled in) plus the backend. */
-type ExportFlags = Omit<ExportOptions, 'fpr' | 'opset' | 'created' | 'beforeLoad' | 'log'> & {
+type ExportFlags = Omit<ExportOptions, 'fpr' | 'opset' | 'created' | 'beforeLoad' | 'log' | 'hold'> & {
   readonly fpr: number;
   readonly opset: number;
   readonly backend?: BackendName;
+  readonly mixCap?: number;
+  readonly omegaBound?: number | null;
 };
 
 function optionsFrom(f: ExportFlags, log: (line: string) => void): ExportOptions {
@@ -38,6 +40,9 @@ function optionsFrom(f: ExportFlags, log: (line: string) => void): ExportOptions
     ...pick('attackSteps'),
     ...pick('evaluation'),
     ...pick('evaluationModel'),
+    ...(f.mixCap !== undefined || f.omegaBound !== undefined
+      ? { hold: { ...(f.mixCap !== undefined ? { pCleanCap: f.mixCap } : {}), ...(f.omegaBound !== undefined ? { omegaBound: f.omegaBound } : {}) } }
+      : {}),
   };
 }
 
@@ -65,6 +70,8 @@ export function registerExportCommand(program: Command): void {
     .option('--attack-steps <n>', 'PGD steps of the training attack for the metadata (default: what the run recorded)', nonNegativeInt)
     .option('--evaluation <json>', 'the evaluate command\'s --out report; its figures for this model go into the metadata')
     .option('--evaluation-model <name>', 'which model of the evaluation report this is (default: matched by checkpoint)')
+    .option('--mix-cap <c>', `cap on the P(clean) MixBN mixes with, min(P(clean), c), in [0, 1]; the adversarial score is not capped (default: what the checkpoint records, else 1)`, mixCap)
+    .option('--omega-bound <b>', 'clip every filter scaling ω to [1 − b, 1 + b], or none (default: what the checkpoint records, else none)', omegaBound)
     .option('--opset <n>', `ONNX opset (≥ ${DEFAULT_OPSET})`, positiveInt, DEFAULT_OPSET)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend for calibration (default: best available; env AWNET_TF_BACKEND)').choices(BACKEND_NAMES))
     .action(

@@ -97,3 +97,16 @@ export function asOption<T>(parse: Parser<T>): Parser<T> {
     }
   };
 }
+
+/** A cap on the P(clean) MixBN mixes with: a number in [0, 1]. */
+export const mixCap: Parser<number> = numberIn(0, 1);
+
+/** How far ω may move from 1: a positive number, or `none` for no bound. */
+export const omegaBound: Parser<number | null> = (value) => {
+  if (value.trim() === 'none') return null;
+  const n = toNumber(value);
+  return n !== undefined && n > 0 ? n : fail('a number > 0, or none');
+};
+
+export const mixCapList: Parser<number[]> = listOf(mixCap, '1,0.5,0');
+export const omegaBoundList: Parser<(number | null)[]> = listOf(omegaBound, 'none,0.5');

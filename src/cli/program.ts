@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerEvaluateCommand } from './evaluate.js';
 import { registerExportCommand } from './export.js';
+import { registerHoldCommand } from './hold.js';
 import { useErrorFormat } from './report.js';
 import { registerTrainCommand } from './train.js';
 
@@ -14,6 +15,7 @@ export function awnetProgram(configure: (program: Command) => void = () => undef
   registerTrainCommand(program);
   registerEvaluateCommand(program);
   registerExportCommand(program);
+  registerHoldCommand(program);
   useErrorFormat(program);
   return program;
 }

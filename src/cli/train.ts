@@ -18,7 +18,7 @@ import { defaultEps, TRAIN_DEFAULTS, type TrainSettings } from '../train/setting
 import { EVASION_OMEGAS, trainingAttack, TRAINING_ATTACKS, type EvasionOmega, type TrainingAttackName } from '../train/training-attack.js';
 import { train } from '../train/trainer.js';
 import { checkpointOrSelf } from '../contract/run-directory.js';
-import { listOf, nameList, nonNegativeInt, nonNegativeNumber, nonNegativeNumberList, number, oneOf, positiveInt, positiveIntList } from './options.js';
+import { listOf, mixCap, nameList, nonNegativeInt, nonNegativeNumber, nonNegativeNumberList, number, omegaBound, oneOf, positiveInt, positiveIntList } from './options.js';
 import { action } from './report.js';
 
 interface RawOptions {
@@ -76,6 +76,8 @@ interface RawOptions {
   routerBlocks?: number[];
   omegaBeta?: number;
   bnMomentum?: number;
+  mixCap?: number;
+  omegaBound?: number | null;
 }
 
 function overridesFrom(o: RawOptions): ConfigOverrides {
@@ -94,6 +96,7 @@ function overridesFrom(o: RawOptions): ConfigOverrides {
     ...(Object.keys(router).length > 0 ? { router } : {}),
     ...(o.omegaBeta !== undefined ? { beta: o.omegaBeta } : {}),
     ...(o.bnMomentum !== undefined ? { bnMomentum: o.bnMomentum } : {}),
+    ...(o.mixCap !== undefined || o.omegaBound !== undefined ? { hold: { pCleanCap: o.mixCap ?? 1, omegaBound: o.omegaBound ?? null } } : {}),
   };
 }
 
@@ -294,6 +297,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--router-blocks <list>', 'router blocks per stage', positiveIntList)
     .option('--omega-beta <x>', 'exponent β of the signal heads ω = (tanh(·) + 1)^β', nonNegativeNumber)
     .option('--bn-momentum <x>', 'BatchNorm running-statistics momentum', nonNegativeNumber)
+    .option('--mix-cap <c>', "router hold recorded in the model: MixBN mixes with min(P(clean), c) at inference (the training attacks and validation see it; the adversarial score does not), in [0, 1] (default 1)", mixCap)
+    .option('--omega-bound <b>', 'router hold recorded in the model: ω clipped to [1 − b, 1 + b] at inference, or none (default none)', omegaBound)
     .action(action('train', runTrain));
 }
 

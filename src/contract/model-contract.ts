@@ -51,6 +51,20 @@ export const AwnetMetadataSchema = Type.Object(
      * baseline) still has the output, constant 0, so the contract holds for every model.
      */
     router: Type.Boolean(),
+    /**
+     * The router's hold baked into the graph: MixBN mixes with min(P(clean), pCleanCap) and ω is
+     * clipped to [max(0, 1 − omegaBound), 1 + omegaBound]. adversarial_score stays the router's
+     * own 1 − P(clean). Absent in models exported before it was recorded (no hold).
+     */
+    routerHold: Type.Optional(
+      Type.Object(
+        {
+          pCleanCap: Type.Number({ minimum: 0, maximum: 1 }),
+          omegaBound: Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()]),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Figures from the evaluate command, as it wrote them, when given. */
     evaluation: Type.Optional(Type.Unknown()),
     /** ISO 8601 UTC, as Date.prototype.toISOString writes it. */

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import type { Model } from '../model/types.js';
+import type { Model, RouterHold } from '../model/types.js';
 import { initBackend, type BackendName } from '../tf/backend.js';
 import { evaluationSuite, selectAttacks } from './attack-suite.js';
 import { attackRowsOf, batchRange, planStages, runBatch, type BatchOutputs } from './batch-runner.js';
@@ -9,7 +9,8 @@ import { benignSettings } from './benign.js';
 /** Everything a worker needs to rebuild the evaluation (functions cannot cross threads). */
 export interface WorkerSetup {
   readonly backend: BackendName;
-  readonly checkpoints: readonly string[];
+  /** Each model's checkpoint and the router hold it runs under. */
+  readonly models: readonly { readonly checkpoint: string; readonly hold: RouterHold }[];
   /** NHWC pixels of the whole test set, shared with the main thread. */
   readonly images: Float32Array;
   readonly labels: Int32Array;
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   const models: Model[] = [];
   try {
     await initBackend({ backend: setup.backend, log: () => undefined });
-    for (const checkpoint of setup.checkpoints) models.push((await loadCheckpoint(checkpoint)).model);
+    for (const { checkpoint, hold } of setup.models) models.push((await loadCheckpoint(checkpoint, { hold })).model);
     const attacks = selectAttacks(evaluationSuite(setup.eps, { adaptiveLambdas: setup.adaptiveLambdas, idPerLambda: setup.idPerLambda }), setup.attackIds);
     const plan = planStages(attacks, setup.curveEps, setup.curveSteps, benignSettings(setup.eps, setup.benignIds));
     const perImage = setup.shape.height * setup.shape.width * setup.shape.channels;

@@ -1,3 +1,4 @@
+import { holdOf } from '../model/router-hold.js';
 import type { Model } from '../model/types.js';
 import type { AttackSpec } from './attack-suite.js';
 import { attackRowsOf, batchRange, planStages, planUnits, runBatch } from './batch-runner.js';
@@ -139,7 +140,7 @@ export async function evaluateModels(
       outputs.add(start, result);
     }
     const { preset, variant } = entry.model.config;
-    const info = { name: entry.name, checkpoint: entry.checkpoint, preset, variant };
+    const info = { name: entry.name, checkpoint: entry.checkpoint, preset, variant, hold: holdOf(entry.model.config) };
     reports.push(
       outputs.summarise(data.labels, info, {
         curveEps: options.curveEps,

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { RouterHold } from '../model/types.js';
 import type { BackendName } from '../tf/backend.js';
 import { batchRange, planStages, planUnits } from './batch-runner.js';
 import { attackCountOf, type EvalDataset, type EvaluateOptions } from './evaluate.js';
@@ -11,6 +12,7 @@ export interface WorkerModel {
   readonly checkpoint: string;
   readonly preset: string;
   readonly variant: string;
+  readonly hold: RouterHold;
   readonly threshold: ThresholdReport;
 }
 
@@ -50,7 +52,7 @@ export async function evaluateInWorkers(
   const lambdas = options.attacks.flatMap((a) => (a.params.kind === 'adaptive' && a.params.lambda !== undefined ? [a.params.lambda] : []));
   const setup: WorkerSetup = {
     backend: options.backendName,
-    checkpoints: models.map((m) => m.checkpoint),
+    models: models.map((m) => ({ checkpoint: m.checkpoint, hold: m.hold })),
     images: shared(data.images, (b) => new Float32Array(b)),
     labels: shared(data.labels, (b) => new Int32Array(b)),
     shape: data.shape,

@@ -1,3 +1,4 @@
+import type { RouterHold } from '../model/types.js';
 import type { Corruption } from '../data/corruptions.js';
 import type { AttackParams } from './attack-suite.js';
 import type { CurvePoint } from './robustness-curve.js';
@@ -95,6 +96,8 @@ export interface ModelReport {
   readonly checkpoint: string;
   readonly preset: string;
   readonly variant: string;
+  /** The router's hold the model ran under (P(clean) cap and ω bound; cap 1 and null: none). */
+  readonly hold: RouterHold;
   /** A_nat: clean accuracy on all evaluated images. */
   readonly cleanAccuracy: number;
   /** Fraction of the clean images flagged at `threshold`: the false-alarm rate. */

@@ -4,16 +4,20 @@ import type { CalibrationOptions } from '../../export/calibration-set.js';
 import { trainingRecord, type TrainingRecord } from '../../export/checkpoint-source.js';
 import { DATASETS, loadDataset } from '../data/load.js';
 import type { DatasetName } from '../data/types.js';
-import { loadCheckpoint } from '../model/checkpoint.js';
+import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
+import { holdLabel, holdOf, isFree, type HoldChange } from '../model/router-hold.js';
+import type { RouterHold } from '../model/types.js';
 import { initBackend, type BackendName } from '../tf/backend.js';
 import { DEFAULT_ADAPTIVE_LAMBDAS, evaluationSuite, expandAttackIds, namesPreset, selectAttacks, TARGET_ADAPTIVE_LAMBDAS } from './attack-suite.js';
 import { benignSettings } from './benign.js';
 import { EvalError } from './errors.js';
-import { checkCompatible, checkOptions, evaluateModels, type EvalModel, type ProgressEvent } from './evaluate.js';
+import { checkCompatible, checkOptions, evaluateModels, type EvalDataset, type EvalModel, type ProgressEvent } from './evaluate.js';
+import { evaluationEntries } from './hold-sweep.js';
 import { evaluateInWorkers } from './parallel.js';
 import type { EvaluationReport } from './report.js';
 import { formatTable } from './table.js';
 import { describeThreshold, resolveThreshold, type ThresholdChoice } from './threshold.js';
+import { validationDataset, type EvalSplit } from './validation-set.js';
 import { writeCurveFiles, writeFileAtomic } from './write-files.js';
 
 /** Default robustness-curve points, as multiples of the evaluation eps. */
@@ -26,6 +30,10 @@ export interface RunEvaluationOptions {
   readonly names?: readonly string[];
   readonly dataset: DatasetName;
   readonly dataDir?: string;
+  /** `test` (default), or the validation images the first checkpoint's training run held out. */
+  readonly split?: EvalSplit;
+  /** Evaluate every checkpoint with a router once per change of its router hold (see hold-sweep.ts). */
+  readonly holds?: readonly HoldChange[];
   /** Evaluate the first n test images (clean and benign); default all. */
   readonly limit?: number;
   /** Attack (worst case, curve) only the first n of those; default all of them. */
@@ -128,6 +136,20 @@ function calibrationOptions(options: RunEvaluationOptions, record: TrainingRecor
   };
 }
 
+/** The images to evaluate on: the test split, or the first checkpoint's held-out validation images. */
+async function evaluationData(options: RunEvaluationOptions, first: LoadedCheckpoint | undefined, log: (line: string) => void): Promise<EvalDataset> {
+  if ((options.split ?? 'test') === 'test' || first === undefined) {
+    return loadDataset(options.dataset, {
+      split: 'test',
+      dataDir: options.dataDir,
+      limit: options.limit,
+      shape: first === undefined ? undefined : { ...first.config.input },
+    });
+  }
+  const record = trainingRecord(first.trainerState);
+  return validationDataset(first.model, { ...calibrationOptions(options, record), log }, record, options.limit);
+}
+
 /** The curve's two files; a --curve-out given with either extension names the pair, not `x.svg.svg`. */
 export function curvePaths(options: Pick<RunEvaluationOptions, 'curveOut' | 'out'>): { svg: string; png: string } | null {
   const given = options.curveOut?.replace(/\.(svg|png)$/i, '');
@@ -156,20 +178,14 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
 
   const backend = await initBackend({ backend: options.backend, log });
   const models: EvalModel[] = [];
-  const loadedModels: { name: string; checkpoint: string; loaded: Awaited<ReturnType<typeof loadCheckpoint>> }[] = [];
+  const loadedModels: { index: number; name: string; checkpoint: string; hold: RouterHold; loaded: Awaited<ReturnType<typeof loadCheckpoint>> }[] = [];
   try {
-    for (const [i, checkpoint] of options.checkpoints.entries()) {
-      const loaded = await loadCheckpoint(checkpoint);
-      loadedModels.push({ name: names[i] ?? checkpoint, checkpoint, loaded });
-      log(`loaded ${checkpoint}: ${loaded.config.preset} ${loaded.config.variant}, epoch ${loaded.epoch}`);
+    for (const { index, checkpoint, name, hold } of await evaluationEntries(options.checkpoints, names, options.holds)) {
+      const loaded = await loadCheckpoint(checkpoint, { hold });
+      loadedModels.push({ index, name, checkpoint, hold, loaded });
+      log(`loaded ${checkpoint}: ${loaded.config.preset} ${loaded.config.variant}, epoch ${loaded.epoch}${isFree(hold) ? '' : `, router hold ${holdLabel(hold)}`}`);
     }
-    const first = loadedModels[0]?.loaded.config.input;
-    const data = await loadDataset(options.dataset, {
-      split: 'test',
-      dataDir: options.dataDir,
-      limit: options.limit,
-      shape: first === undefined ? undefined : { ...first },
-    });
+    const data = await evaluationData(options, loadedModels[0]?.loaded, log);
     const workers = options.workers ?? 1;
     if (!Number.isInteger(workers) || workers < 1) {
       throw new EvalError('EVAL_BAD_OPTION', `workers must be an integer >= 1; got ${workers}`);
@@ -192,9 +208,9 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
     // Cheap checks first: calibration loads a training split.
     checkOptions(evalOptions, data);
     for (const { checkpoint, loaded } of loadedModels) checkCompatible({ checkpoint, model: loaded.model }, data);
-    for (const [i, { name, checkpoint, loaded }] of loadedModels.entries()) {
+    for (const { index, name, checkpoint, loaded } of loadedModels) {
       const record = trainingRecord(loaded.trainerState);
-      const choice = options.thresholds?.[options.thresholds.length === 1 ? 0 : i];
+      const choice = options.thresholds?.[options.thresholds.length === 1 ? 0 : index];
       const calibration = { ...calibrationOptions(options, record), log };
       const threshold = await resolveThreshold(loaded.model, checkpoint, record, choice, calibration);
       log(`${name}: flagging threshold ${describeThreshold(threshold)}`);
@@ -215,6 +231,7 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
         checkpoint: m.checkpoint,
         preset: m.model.config.preset,
         variant: m.model.config.variant,
+        hold: holdOf(m.model.config),
         threshold: m.threshold,
       }));
       // The workers load their own copies; free these before they do.

@@ -4,6 +4,7 @@ import { flagRate, getsThrough, worstCase, type Pass } from './flagging.js';
 import { wRobustAccuracy } from './metrics.js';
 import type { AttackResult, BenignResult, EvaluationReport, ModelReport, PartResult, ThresholdReport, WorstCaseResult } from './report.js';
 import { rocAuc } from './roc-auc.js';
+import type { RouterHold } from '../model/types.js';
 
 function mean(values: Float32Array): number {
   let s = 0;
@@ -15,6 +16,15 @@ function accuracyOf(predicted: Int32Array, labels: Int32Array, count: number): n
   let correct = 0;
   for (let i = 0; i < count; i++) if (predicted[i] === labels[i]) correct++;
   return count === 0 ? 0 : correct / count;
+}
+
+/** Which model a summary describes, as the report names it. */
+export interface ModelIdentity {
+  readonly name: string;
+  readonly checkpoint: string;
+  readonly preset: string;
+  readonly variant: string;
+  readonly hold: RouterHold;
 }
 
 export interface SummaryOptions {
@@ -91,7 +101,7 @@ export class ModelOutputs {
   }
 
   /** The model's figures: accuracies, flag rates, W-Robust Acc, router AUC per attack, worst case, the curve. */
-  summarise(labels: Int32Array, model: { name: string; checkpoint: string; preset: string; variant: string }, options: SummaryOptions): ModelReport {
+  summarise(labels: Int32Array, model: ModelIdentity, options: SummaryOptions): ModelReport {
     const t = options.threshold.value;
     const n = this.attackCount;
     const clean = this.pass(this.clean);

@@ -9,7 +9,7 @@ import { ResNet } from './resnet.js';
 import { Router, type RouterOutput } from './router.js';
 import { tidyObject } from './tidy.js';
 import { VariableStore } from './variable-store.js';
-import type { ArchConfig, ForwardOptions, ForwardResult, Model } from './types.js';
+import type { ArchConfig, ForwardOptions, ForwardResult, Model, RouterHold } from './types.js';
 
 export interface CreateModelOptions {
   /** Prefix of the tfjs variable names (must be unique among live models); automatic if omitted. */
@@ -76,14 +76,15 @@ export class AwNet implements Model {
       const xn = this.normalize(x);
       const routed = this.router ? this.router.apply(xn, options.training) : null;
       const mixWithRouter = !options.training && this.spec.features.inferenceMix === 'router';
+      const hold = options.training ? undefined : this.config.hold;
       const ctx: NormContext = {
         training: options.training,
         cleanCount,
-        pClean: mixWithRouter && routed ? routed.pClean : null,
+        pClean: mixWithRouter && routed ? heldPClean(routed.pClean, hold) : null,
       };
       // A one-hot selection matrix rather than gather: gather's gradient needs UnsortedSegmentSum, which wasm lacks.
       const pick = options.training && options.omegaRows ? tf.oneHot(tf.tensor1d(options.omegaRows, 'int32'), n) : null;
-      const own = this.spec.features.dynamic && routed ? routed.omegas : null;
+      const own = this.spec.features.dynamic && routed ? routed.omegas.map((o) => heldOmega(o, hold)) : null;
       const omegas = own && pick ? own.map((o) => tf.matMul(pick, o) as tf.Tensor2D) : own;
       const { features } = this.main.apply(xn, ctx, omegas);
       const logits = this.classifier.apply(tf.mean(features, [1, 2]) as tf.Tensor2D);
@@ -124,6 +125,16 @@ export class AwNet implements Model {
       throw new ModelError('MODEL_BAD_INPUT', `input has dtype ${x.dtype}, expected float32 pixels in [0, 1]`);
     }
   }
+}
+
+/** The P(clean) MixBN mixes with: capped by the hold (the router's own output is left as it is). */
+function heldPClean(pClean: tf.Tensor1D, hold: RouterHold | undefined): tf.Tensor1D {
+  return hold === undefined || hold.pCleanCap >= 1 ? pClean : tf.minimum(pClean, hold.pCleanCap);
+}
+
+function heldOmega(omega: tf.Tensor2D, hold: RouterHold | undefined): tf.Tensor2D {
+  const bound = hold?.omegaBound ?? null;
+  return bound === null ? omega : tf.clipByValue(omega, Math.max(0, 1 - bound), 1 + bound);
 }
 
 /** A freshly initialised model, deterministic for a given configuration and seed. */

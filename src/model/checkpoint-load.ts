@@ -19,13 +19,15 @@ import { recoverInterruptedSave } from './checkpoint-files.js';
 import { modelScope } from './checkpoint-save.js';
 import { ModelError } from './errors.js';
 import { validateConfig } from './presets.js';
-import type { ArchConfig, Model, Variant } from './types.js';
+import type { ArchConfig, Model, RouterHold, Variant } from './types.js';
 
 export interface LoadCheckpointOptions {
   /** Fail with CHECKPOINT_MISMATCH unless the checkpoint holds this preset / variant. */
   readonly expect?: { readonly preset?: string; readonly variant?: Variant };
   /** tfjs variable scope of the restored model (automatic if omitted). */
   readonly scope?: string;
+  /** Restore the model under this router hold instead of the one its configuration records. */
+  readonly hold?: RouterHold;
 }
 
 export interface LoadedCheckpoint {
@@ -147,7 +149,8 @@ function entryTensor(bytes: Buffer, e: TensorEntry): tf.Tensor {
 export async function loadCheckpoint(dir: string, options: LoadCheckpointOptions = {}): Promise<LoadedCheckpoint> {
   const meta = await readCheckpointMeta(dir, options);
   const bytes = await readWeights(dir, meta);
-  const model = createModel(meta.config, 0, options.scope === undefined ? {} : { scope: options.scope });
+  const config = options.hold === undefined ? meta.config : { ...meta.config, hold: options.hold };
+  const model = createModel(config, 0, options.scope === undefined ? {} : { scope: options.scope });
   try {
     const named = model.namedVariables();
     const stored = new Set(meta.variables.map((e) => e.name));

@@ -2,3 +2,4 @@
 export * from './checkpoint-format.js';
 export { loadCheckpoint, readCheckpointMeta, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint-load.js';
 export { saveCheckpoint } from './checkpoint-save.js';
+export { recordHold } from './checkpoint-hold.js';

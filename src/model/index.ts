@@ -6,5 +6,6 @@ export { scaleChannels } from './dynamic-conv.js';
 export { ModelError, type ModelErrorCode } from './errors.js';
 export { MixBatchNorm } from './mix-batch-norm.js';
 export * from './presets.js';
+export * from './router-hold.js';
 export { signalFromLogits, type RouterOutput } from './router.js';
 export type * from './types.js';

@@ -1,6 +1,6 @@
-import { BETA_RANGE, VARIANTS } from './architecture.js';
+import { BETA_RANGE, VARIANTS, variantFeatures } from './architecture.js';
 import { ModelError } from './errors.js';
-import type { ArchConfig, BackboneConfig, InputShape, Variant } from './types.js';
+import type { ArchConfig, BackboneConfig, InputShape, RouterHold, Variant } from './types.js';
 
 interface Preset {
   readonly input: InputShape;
@@ -43,6 +43,7 @@ export interface ConfigOverrides {
   readonly beta?: number;
   readonly numClasses?: number;
   readonly bnMomentum?: number;
+  readonly hold?: RouterHold;
 }
 
 /** A validated, frozen configuration: a preset, a variant and optional overrides. */
@@ -61,6 +62,7 @@ export function buildConfig(preset: string, variant: Variant = 'awnet', override
     router: mergeBackbone(base.router, overrides.router),
     beta: overrides.beta ?? base.beta,
     ...(overrides.bnMomentum !== undefined ? { bnMomentum: overrides.bnMomentum } : {}),
+    ...(overrides.hold !== undefined ? { hold: overrides.hold } : {}),
   };
   return validateConfig(config);
 }
@@ -126,9 +128,34 @@ export function validateConfig(config: ArchConfig): ArchConfig {
   if (config.bnMomentum !== undefined && !(config.bnMomentum >= 0 && config.bnMomentum < 1)) {
     fail(`bnMomentum must be in [0, 1), got ${String(config.bnMomentum)}`);
   }
+  if (config.hold !== undefined) checkHold(config.hold, config.variant);
   checkBackbone('main', config.main);
   checkBackbone('router', config.router);
   return deepFreeze(structuredClone(config));
+}
+
+/** Problems with a router hold for this variant (empty when it is valid). */
+export function holdProblems(hold: RouterHold, variant: Variant): string[] {
+  const problems: string[] = [];
+  const features = variantFeatures(variant);
+  const cap = hold.pCleanCap;
+  if (!(typeof cap === 'number' && cap >= 0 && cap <= 1)) problems.push(`the P(clean) cap must be a number in [0, 1], got ${String(cap)}`);
+  else if (cap < 1 && features.inferenceMix !== 'router') {
+    problems.push(`a P(clean) cap below 1 needs a variant whose MixBN mixes with the router (awnet), not ${variant}`);
+  }
+  const bound = hold.omegaBound;
+  if (bound !== null && !(typeof bound === 'number' && bound > 0 && Number.isFinite(bound))) {
+    problems.push(`the ω bound must be a positive number or null, got ${String(bound)}`);
+  } else if (bound !== null && !features.dynamic) {
+    problems.push(`an ω bound needs a variant with dynamic weights, not ${variant}`);
+  }
+  return problems;
+}
+
+function checkHold(hold: RouterHold, variant: Variant): void {
+  if (typeof hold !== 'object' || hold === null) throw new ModelError('MODEL_BAD_CONFIG', 'hold must be an object { pCleanCap, omegaBound }');
+  const problems = holdProblems(hold, variant);
+  if (problems.length > 0) throw new ModelError('MODEL_BAD_CONFIG', problems.join('; '));
 }
 
 function deepFreeze<T>(value: T): T {

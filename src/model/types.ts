@@ -44,6 +44,21 @@ export interface ArchConfig {
   readonly beta: number;
   /** BN momentum: running = m·running + (1 − m)·batch. Defaults to 0.9. */
   readonly bnMomentum?: number;
+  /** How far the router may steer the network at inference; absent: as far as it likes. */
+  readonly hold?: RouterHold;
+}
+
+/**
+ * Bounds on the router's influence over the main network at inference. An attacker who
+ * fools the router into "clean" would otherwise switch every MixBN to BN_clean, the
+ * non-robust mode; the cap keeps part of BN_adv in every answer. The router's own
+ * P(clean) (the adversarial score) is never changed.
+ */
+export interface RouterHold {
+  /** MixBN mixes with p' = min(P(clean), pCleanCap); 1 = no cap, 0 = BN_adv alone. */
+  readonly pCleanCap: number;
+  /** ω clipped to [max(0, 1 − b), 1 + b]; null = unbounded. */
+  readonly omegaBound: number | null;
 }
 
 export interface ForwardOptions {

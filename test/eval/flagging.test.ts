@@ -6,6 +6,7 @@ import { planStages, type BatchOutputs, type Prediction } from '../../src/eval/b
 import { benignSettings } from '../../src/eval/benign.js';
 import { flagRate, getsThrough, worstCase, type Pass } from '../../src/eval/flagging.js';
 import { ModelOutputs } from '../../src/eval/summarise.js';
+import { FREE_HOLD } from '../../src/model/router-hold.js';
 import { givenThreshold, noRouterThreshold } from '../../src/eval/threshold.js';
 
 const pass = (predicted: number[], score: number[] | null): Pass => ({
@@ -89,7 +90,7 @@ describe('ModelOutputs: production figures over batches, attacks on the first im
       }],
     ];
   };
-  const info = { name: 'm', checkpoint: 'c', preset: 'p', variant: 'awnet' };
+  const info = { name: 'm', checkpoint: 'c', preset: 'p', variant: 'awnet', hold: FREE_HOLD };
 
   it('measures clean and benign on all images, attacks and the worst case on the attacked ones', () => {
     const outputs = new ModelOutputs(6, 4, plan);

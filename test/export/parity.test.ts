@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { buildConfig, createModel, VARIANTS } from '../../src/model/index.js';
+import * as tf from '@tensorflow/tfjs';
+import { buildConfig, createModel, VARIANTS, type AwNet } from '../../src/model/index.js';
 import type { ConfigOverrides } from '../../src/model/presets.js';
 import type { Model, Variant } from '../../src/model/types.js';
 import { initBackend } from '../../src/tf/backend.js';
@@ -94,7 +95,7 @@ async function checkParity(model: Model, sets: readonly InputSet[], batchCheckSi
   return { maxProb, maxScore, maxLogit, minTopProb };
 }
 
-function freshModel(preset: string, variant: Variant, seed: number, overrides: ConfigOverrides, settle: Float32Array, n: number): Model {
+function freshModel(preset: string, variant: Variant, seed: number, overrides: ConfigOverrides, settle: Float32Array, n: number): AwNet {
   const model = createModel(buildConfig(preset, variant, { ...overrides, bnMomentum: 0 }), seed);
   perturb(model, seed + 1);
   settleBatchNorm(model, settle, n, seed);
@@ -140,6 +141,61 @@ describe('fmnist-tiny', () => {
       describeStats('fmnist-tiny awnet trained', r);
     } finally {
       model.dispose();
+    }
+  });
+});
+
+describe('router hold', () => {
+  const images = (): Float32Array => fashion.images.subarray(0, 256 * 784);
+  const settle = (): Float32Array => fashion.images.subarray(256 * 784, 320 * 784);
+
+  /** The median router P(clean) and the largest |ω − 1| of the free model on the test images. */
+  function routerSpread(model: AwNet): { medianPClean: number; maxOmegaShift: number } {
+    const x = tf.tensor4d(images(), [256, 28, 28, 1]);
+    const routed = model.route(x);
+    x.dispose();
+    assert.ok(routed, 'an awnet has a router');
+    const p = [...(routed.pClean.dataSync() as Float32Array)].sort((a, b) => a - b);
+    const shift = Math.max(...routed.omegas.map((o) => Math.max(...(o.dataSync() as Float32Array).map((w) => Math.abs(w - 1)))));
+    tf.dispose([routed.pClean, routed.typeLogits, routed.psi, ...routed.omegas]);
+    return { medianPClean: p[128] as number, maxOmegaShift: shift };
+  }
+
+  test('a P(clean) cap and an ω bound that bind on half the images: ONNX matches tfjs, the score stays the router\'s own', async () => {
+    const free = freshModel('fmnist-tiny', 'awnet', 11, {}, settle(), 64) as AwNet;
+    const { medianPClean, maxOmegaShift } = routerSpread(free);
+    assert.ok(maxOmegaShift > 0.01, `ω moves away from 1 (largest shift ${maxOmegaShift})`);
+    const hold = { pCleanCap: medianPClean, omegaBound: maxOmegaShift / 2 };
+    const held = freshModel('fmnist-tiny', 'awnet', 11, { hold }, settle(), 64);
+    try {
+      assert.deepEqual(held.config.hold, hold);
+      const r = await checkParity(held, [
+        { label: 'fashion-mnist', images: images(), count: 256 },
+        { label: 'random', images: uniformImages(256, 784, 5), count: 256 },
+      ]);
+      describeStats('fmnist-tiny awnet held', r);
+      const a = runTf(free, images(), 256);
+      const b = runTf(held, images(), 256);
+      assert.deepEqual(b.score, a.score, 'the hold leaves the adversarial score alone');
+      assert.ok(maxAbsDiff(a.probabilities, b.probabilities) > 1e-3, 'the hold changes the classification');
+      const meta = testMetadata(held);
+      assert.deepEqual(meta.routerHold, hold, 'the metadata records the hold');
+    } finally {
+      free.dispose();
+      held.dispose();
+    }
+  });
+
+  test('a cap of 1 and no bound export the same graph as no hold', () => {
+    const free = freshModel('fmnist-tiny', 'awnet', 12, {}, settle(), 64);
+    const held = freshModel('fmnist-tiny', 'awnet', 12, { hold: { pCleanCap: 1, omegaBound: null } }, settle(), 64);
+    try {
+      const ops = (m: Model): string[] => modelToOnnx(m, testMetadata(m)).opTypes.slice();
+      assert.deepEqual(ops(held), ops(free));
+      assert.ok(!ops(held).includes('Min'));
+    } finally {
+      free.dispose();
+      held.dispose();
     }
   });
 });
