@@ -1,48 +1,18 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { CONFIG_KEYS, type ConfigKey } from './config-keys.js';
 import { ConfigError, fraction, integer, oneOf, raw, type Env } from './config-values.js';
-import { evidenceConfig, queryAttackConfig, type EvidenceConfig, type QueryAttackConfig } from './query-attack-config.js';
+import { evidenceConfig, queryAttackConfig, type EvidenceConfig, type QueryAttackConfig } from './query-attack/query-attack-config.js';
 import { repoRoot } from './repo-root.js';
 
-export { ConfigError };
-export { QUERY_ATTACK_ACTIONS, type EvidenceConfig, type QueryAttackAction, type QueryAttackConfig } from './query-attack-config.js';
+export { CONFIG_KEYS, ConfigError, type ConfigKey };
+export { QUERY_ATTACK_ACTIONS, type EvidenceConfig, type QueryAttackAction, type QueryAttackConfig } from './query-attack/query-attack-config.js';
 
 export const EXECUTION_PROVIDERS = ['cuda', 'cpu'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** Every environment variable the service reads; nothing else is configuration. */
-export const CONFIG_KEYS = [
-  'AWNET_HOST',
-  'AWNET_PORT',
-  'AWNET_MODELS',
-  'AWNET_EXECUTION_PROVIDERS',
-  'AWNET_WORKERS',
-  'AWNET_INTRA_OP_THREADS',
-  'AWNET_MAX_BATCH_SIZE',
-  'AWNET_MAX_BATCH_DELAY_MS',
-  'AWNET_QUEUE_LIMIT',
-  'AWNET_REQUEST_TIMEOUT_MS',
-  'AWNET_BODY_LIMIT_BYTES',
-  'AWNET_MAX_FILES',
-  'AWNET_MAX_INPUT_PIXELS',
-  'AWNET_FLAG_THRESHOLD',
-  'AWNET_FLAGGED_WINDOW_SECONDS',
-  'AWNET_SHUTDOWN_GRACE_MS',
-  'AWNET_LOG_LEVEL',
-  'AWNET_QUERY_ATTACK_ACTION',
-  'AWNET_QUERY_ATTACK_THRESHOLD',
-  'AWNET_QUERY_ATTACK_WINDOW_SECONDS',
-  'AWNET_QUERY_ATTACK_HISTORY',
-  'AWNET_QUERY_ATTACK_MAX_CLIENTS',
-  'AWNET_CLIENT_KEY_HEADER',
-  'AWNET_TRUSTED_PROXIES',
-  'AWNET_EVIDENCE_DIR',
-  'AWNET_EVIDENCE_MAX_BYTES',
-] as const;
-export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export interface Config {
   readonly host: string;

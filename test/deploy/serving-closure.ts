@@ -4,7 +4,7 @@ import ts from 'typescript';
 import { repoPath } from './repo.js';
 
 /** What the service's process loads: its entry point and the inference worker's file. */
-export const SERVING_ENTRIES = ['src/main.ts', 'src/server/inference-worker.ts'];
+export const SERVING_ENTRIES = ['src/main.ts', 'src/server/inference/inference-worker.ts'];
 
 const packageOf = (specifier: string): string => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
 

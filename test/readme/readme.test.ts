@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { DEFAULT_MODEL_FILES } from '../../src/server/config.js';
-import { readModelMetadata } from '../../src/server/model-metadata.js';
+import { readModelMetadata } from '../../src/server/inference/model-metadata.js';
 import { repoRoot } from '../../src/server/repo-root.js';
 import { runCli, TINY_MODEL_ARGS } from '../train/helpers.js';
 import { SAMPLES, testImagePixels } from './samples.js';
