@@ -21,6 +21,12 @@ export interface Config {
   readonly models: readonly string[];
   /** Tried in order; the first that creates a session is used. */
   readonly executionProviders: readonly ExecutionProvider[];
+  /**
+   * AWNET_EXECUTION_PROVIDERS is set (the GPU overlay sets it): running on a later provider
+   * than its first is then a fallback, warned and counted. The default list tries CUDA where
+   * it is installed and says nothing where it is not.
+   */
+  readonly executionProvidersSet: boolean;
   /** Worker threads per model, each holding its own onnxruntime session. */
   readonly workers: number;
   readonly intraOpThreads: number;
@@ -88,6 +94,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port: integer(env, 'AWNET_PORT', 8080, 0, 65535),
     models: Object.freeze(modelPaths(env, cwd)),
     executionProviders: Object.freeze(providers(env)),
+    executionProvidersSet: raw(env, 'AWNET_EXECUTION_PROVIDERS') !== undefined,
     workers: integer(env, 'AWNET_WORKERS', 1, 1, 64),
     intraOpThreads: integer(env, 'AWNET_INTRA_OP_THREADS', 1, 1, 256),
     maxBatchSize: integer(env, 'AWNET_MAX_BATCH_SIZE', 32, 1, 1024),

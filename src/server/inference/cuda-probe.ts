@@ -159,13 +159,14 @@ const told = new WeakSet<object>();
 
 /**
  * The providers to hand to onnxruntime. The machine is probed once per process; each log
- * (one per service) hears the decision once.
+ * (one per service) hears the decision once — unless CUDA is missing and was not asked for
+ * by name (`set` false: the default list), where a CPU-only machine should start quietly.
  */
-export function runnableProviders(configured: readonly ExecutionProvider[], log: { info(line: string): void }): readonly ExecutionProvider[] {
+export function runnableProviders(configured: readonly ExecutionProvider[], set: boolean, log: { info(line: string): void }): readonly ExecutionProvider[] {
   if (!configured.includes('cuda')) return configured;
   probed ??= probeCuda(systemProbeEnv());
   const choice = chooseProviders(configured, probed);
-  if (!told.has(log)) {
+  if (!told.has(log) && (set || probed.usable)) {
     told.add(log);
     log.info(choice.line);
   }

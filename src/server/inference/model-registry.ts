@@ -10,6 +10,7 @@ import { runnableProviders } from './cuda-probe.js';
 export type ModelSettings = Pick<
   Config,
   | 'executionProviders'
+  | 'executionProvidersSet'
   | 'intraOpThreads'
   | 'workers'
   | 'maxBatchSize'
@@ -32,7 +33,7 @@ export type EngineFactory = (file: string, metadata: ModelMetadata, settings: Mo
 export const workerPoolEngine: EngineFactory = (file, metadata, settings, log) =>
   InferencePool.start({
     file,
-    providers: runnableProviders(settings.executionProviders, log),
+    providers: runnableProviders(settings.executionProviders, settings.executionProvidersSet, log),
     intraOpThreads: settings.intraOpThreads,
     workers: settings.workers,
     shape: metadata.input,
@@ -41,11 +42,12 @@ export const workerPoolEngine: EngineFactory = (file, metadata, settings, log) =
   });
 
 /**
- * True when the engine runs on a later provider of the configured list than the first
- * (a GPU pod on the CPU). An engine of its own kind (not a configured provider) never has.
+ * True when the engine runs on a later provider of a configured list than the first (a GPU
+ * pod on the CPU). The default list (`set` false) asks for CUDA only in passing, so running
+ * on the CPU is no fallback; an engine of its own kind (not a configured provider) never is.
  */
-export function fellBack(provider: string, configured: readonly string[]): boolean {
-  return configured.includes(provider) && provider !== configured[0];
+export function fellBack(provider: string, configured: readonly string[], set: boolean): boolean {
+  return set && configured.includes(provider) && provider !== configured[0];
 }
 
 export interface ScoredImage extends ImageOutput {
@@ -170,7 +172,7 @@ export class ModelRegistry {
         const threshold = settings.flagThreshold ?? metadata.threshold;
         const model = new ServedModel(file, metadata, threshold, engine, batcher, metrics);
         loaded.push(model);
-        const fallback = fellBack(engine.provider, settings.executionProviders);
+        const fallback = fellBack(engine.provider, settings.executionProviders, settings.executionProvidersSet);
         metrics.addModel(metadata.name, {
           version: metadata.version,
           provider: engine.provider,

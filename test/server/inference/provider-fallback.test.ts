@@ -15,7 +15,7 @@ interface LogLine {
 const WARN = 40;
 
 /** The real app with its real logger writing into an array, and the /metrics text. */
-async function start(providers: string, engineFactory?: EngineFactory): Promise<{ logs: LogLine[]; metrics: string; provider: string; close(): Promise<void> }> {
+async function start(providers: string | undefined, engineFactory?: EngineFactory): Promise<{ logs: LogLine[]; metrics: string; provider: string; close(): Promise<void> }> {
   const logs: LogLine[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -24,7 +24,7 @@ async function start(providers: string, engineFactory?: EngineFactory): Promise<
     },
   });
   const model = writeSyntheticModel({ name: 'gpu-model' });
-  const config = loadConfig({ AWNET_MODELS: model, AWNET_EXECUTION_PROVIDERS: providers, AWNET_WORKERS: '1' });
+  const config = loadConfig({ AWNET_MODELS: model, AWNET_WORKERS: '1', ...(providers === undefined ? {} : { AWNET_EXECUTION_PROVIDERS: providers }) });
   const registry = new Registry();
   const app = await buildApp({ config, registry, logger: { level: 'info', stream }, ...(engineFactory ? { engineFactory } : {}) });
   await app.ready();
@@ -33,10 +33,41 @@ async function start(providers: string, engineFactory?: EngineFactory): Promise<
 
 describe('a GPU pod that falls back to the CPU', () => {
   it('fellBack is true only for a later configured provider', () => {
-    assert.equal(fellBack('cpu', ['cuda', 'cpu']), true);
-    assert.equal(fellBack('cuda', ['cuda', 'cpu']), false);
-    assert.equal(fellBack('cpu', ['cpu']), false);
-    assert.equal(fellBack('none', ['cuda', 'cpu']), false, 'an engine of its own kind is not a fallback');
+    assert.equal(fellBack('cpu', ['cuda', 'cpu'], true), true);
+    assert.equal(fellBack('cuda', ['cuda', 'cpu'], true), false);
+    assert.equal(fellBack('cpu', ['cpu'], true), false);
+    assert.equal(fellBack('none', ['cuda', 'cpu'], true), false, 'an engine of its own kind is not a fallback');
+    assert.equal(fellBack('cpu', ['cuda', 'cpu'], false), false, 'the default list asks for CUDA only in passing');
+  });
+
+  it('with the default providers, a CPU engine is no fallback: no warning, fallback 0', async () => {
+    // The same CPU engine as below, but AWNET_EXECUTION_PROVIDERS unset (its default is cuda,cpu).
+    const onCpu: EngineFactory = (file, metadata, settings, log) => workerPoolEngine(file, metadata, { ...settings, executionProviders: ['cpu'] }, log);
+    const app = await start(undefined, onCpu);
+    try {
+      assert.equal(app.provider, 'cpu');
+      assert.equal(metricValue(app.metrics, 'awnet_execution_provider_fallback', { model: 'gpu-model' }), 0);
+      assert.ok(!app.logs.some((l) => l.level >= WARN), app.logs.map((l) => `${l.level} ${l.msg}`).join('\n'));
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('with the real onnxruntime and the default providers, a machine without CUDA starts without a word about it', async () => {
+    const app = await start(undefined);
+    try {
+      const fallback = metricValue(app.metrics, 'awnet_execution_provider_fallback', { model: 'gpu-model' });
+      assert.equal(fallback, 0);
+      assert.ok(!app.logs.some((l) => l.level >= WARN), app.logs.map((l) => `${l.level} ${l.msg}`).join('\n'));
+      if (app.provider === 'cpu') {
+        assert.deepEqual(app.logs.filter((l) => /cuda/i.test(l.msg)).map((l) => l.msg), [], 'nothing about CUDA on a machine without it');
+        assert.ok(app.logs.some((l) => /model gpu-model .* loaded .* on cpu/.test(l.msg)), 'the provider that runs is still named');
+      } else {
+        assert.equal(app.provider, 'cuda');
+      }
+    } finally {
+      await app.close();
+    }
   });
 
   it('is logged at warn level and exported as awnet_execution_provider_fallback 1', async () => {
