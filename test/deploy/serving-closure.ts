@@ -33,6 +33,8 @@ interface PackageJson {
   version: string;
   engines: { node: string };
   dependencies: Record<string, string>;
+  scripts?: Record<string, string>;
+  allowScripts?: Record<string, boolean>;
   optionalDependencies?: Record<string, string>;
 }
 

@@ -38,7 +38,7 @@ export function probeCuda(env: ProbeEnv): ProbeResult {
     if (!env.exists(path.join(env.providerDir, lib))) {
       return {
         usable: false,
-        reason: `${lib} is not in ${env.providerDir}: onnxruntime-node was installed without its CUDA provider (npm ci --onnxruntime-node-install=cuda12 adds it)`,
+        reason: `${lib} is not in ${env.providerDir}: onnxruntime-node was installed without its CUDA provider (npm run install:cuda adds it)`,
       };
     }
   }
