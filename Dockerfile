@@ -59,7 +59,10 @@ RUN --mount=type=secret,id=npm-ca \
 # deps-gpu: the same for the GPU serving image, installed on the CUDA base so any native
 # addon built from source links against the system libraries it runs with.
 # `npm run install:cuda` runs onnxruntime-node's install script, which package.json's
-# allowScripts keeps from a plain npm ci, to fetch its CUDA 12 provider libraries.
+# allowScripts keeps from a plain npm ci, to fetch its CUDA 12 provider libraries. It sets
+# ONNXRUNTIME_NODE_INSTALL=true (what the package leaves out: on Linux x64, CUDA 12): the
+# installer of onnxruntime-node 1.30 reads `cuda12` as no setting, and under npm run then exits
+# without fetching anything.
 FROM ${CUDA_IMAGE} AS cuda-node
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
