@@ -141,6 +141,8 @@ describe('README examples, run as written', () => {
         assert.equal(await metrics.exited, 0);
         assert.match(metrics.output(), /^awnet_images_flagged_total\{[^}]*model="fmnist-tiny-awnet"[^}]*\} 0$/m);
         assert.doesNotMatch(server.output(), /FAIL/, 'a quiet start');
+        assert.doesNotMatch(server.output(), /npm warn/i, 'npm has nothing to warn about');
+        assert.doesNotMatch(server.output(), /"level":[4-6]0/, 'no warning or error from the service on a CPU-only machine');
       } finally {
         assert.deepEqual(await stop(server), { code: 0, orphaned: false }, server.output());
       }
