@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { Errors, isServiceError, type ErrorBody, type ServiceError } from '../errors.js';
 import '../fastify-types.js';
 
-export const ACCEPTED_UPLOAD_TYPES = 'image/* (one image as the body) or multipart/form-data';
+export const ACCEPTED_UPLOAD_TYPES = 'image/* or application/octet-stream (one image as the body) or multipart/form-data';
 
 /** Retry-After seconds carried by AWNET_QUEUE_FULL. */
 export interface RetryAfter {

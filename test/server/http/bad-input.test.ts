@@ -124,9 +124,18 @@ describe('bad input on a real port: a 4xx with its code, no crash, good clients 
   it('unsupported content type', async () => {
     await expectError(await classify('hello', 'text/plain'), 415, 'AWNET_UNSUPPORTED_MEDIA_TYPE', /'text\/plain'.*image\/\*/);
     await expectError(await classify('{"a":1}', 'application/json'), 415, 'AWNET_UNSUPPORTED_MEDIA_TYPE');
-    await expectError(await classify(await image(0.3), 'application/octet-stream'), 415, 'AWNET_UNSUPPORTED_MEDIA_TYPE');
+    await expectError(await classify(await image(0.3), 'application/x-www-form-urlencoded'), 415, 'AWNET_UNSUPPORTED_MEDIA_TYPE', /application\/octet-stream/);
     const res = await fetch(`${server.url}/v2/models/m/infer`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: await image(0.3) });
     await expectError(res, 415, 'AWNET_UNSUPPORTED_MEDIA_TYPE', /application\/json/);
+  });
+
+  it('application/octet-stream: the image is told by its bytes, and bytes of no image are named so', async () => {
+    const png = await image(0.3);
+    const asPng = (await (await classify(png, 'image/png')).json()) as { results: unknown[] };
+    const asBytes = await classify(png, 'application/octet-stream');
+    assert.equal(asBytes.status, 200);
+    assert.deepEqual(((await asBytes.json()) as { results: unknown[] }).results, asPng.results);
+    await expectError(await classify('hello, not an image', 'application/octet-stream'), 400, 'AWNET_NOT_AN_IMAGE', /the body is not an image/);
   });
 
   it('multipart with a wrong field name', async () => {

@@ -11,15 +11,20 @@ import '../../fastify-types.js';
 const DEFAULT_TOP_K = 5;
 
 const description =
-  'Classify one image sent as the body (Content-Type image/*: JPEG, PNG, WebP, GIF (first frame), TIFF, AVIF) ' +
+  'Classify one image sent as the body (Content-Type image/* or application/octet-stream: JPEG, PNG, WebP, GIF (first frame), TIFF, AVIF, ' +
+  'told apart by their bytes) ' +
   "or several as multipart/form-data files in the field 'image' or 'images'. Each answer carries the " +
   "router's adversarial score and whether it is above the model's flagging threshold.";
 
-/** POST /v1/classify and /v1/models/:name/classify. Only image/* and multipart bodies are parsed here. */
+/**
+ * POST /v1/classify and /v1/models/:name/classify. Only image/*, application/octet-stream
+ * (many HTTP clients' default for a file) and multipart bodies are parsed here; the decoder
+ * tells the format from the bytes, whatever the header says.
+ */
 const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { bodyLimitBytes, maxFiles, maxInputPixels } = app.config;
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(/^image\/[\w.+-]+(?:\s*;.*)?$/i, { parseAs: 'buffer', bodyLimit: bodyLimitBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(/^(?:image\/[\w.+-]+|application\/octet-stream)(?:\s*;.*)?$/i, { parseAs: 'buffer', bodyLimit: bodyLimitBytes }, (_req, body, done) => done(null, body));
   await app.register(multipart, {
     limits: { fileSize: bodyLimitBytes, files: maxFiles, parts: maxFiles + 16, fields: 16, fieldSize: bodyLimitBytes },
   });
@@ -65,7 +70,7 @@ const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   const response = { 200: ClassifyResponse, ...ErrorResponses };
-  const consumes = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/tiff', 'image/avif', 'multipart/form-data'];
+  const consumes = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/tiff', 'image/avif', 'application/octet-stream', 'multipart/form-data'];
 
   app.post(
     '/v1/classify',
