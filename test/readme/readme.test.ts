@@ -140,6 +140,10 @@ describe('README examples, run as written', () => {
         const metrics = shell(onPort(shellLine('curl -s localhost:8080/metrics'), address), dir);
         assert.equal(await metrics.exited, 0);
         assert.match(metrics.output(), /^awnet_images_flagged_total\{[^}]*model="fmnist-tiny-awnet"[^}]*\} 0$/m);
+        // What the README says that command prints, line for line.
+        const shown = /prints\n[^\n]*\n\n```text\n([\s\S]*?)```/.exec(README)?.[1]?.trim().split('\n') ?? [];
+        assert.ok(shown.length > 0, 'the README shows what the metrics command prints');
+        assert.deepEqual(metrics.output().trim().split('\n'), shown);
         assert.doesNotMatch(server.output(), /FAIL/, 'a quiet start');
         assert.doesNotMatch(server.output(), /npm warn/i, 'npm has nothing to warn about');
         assert.doesNotMatch(server.output(), /"level":[4-6]0/, 'no warning or error from the service on a CPU-only machine');

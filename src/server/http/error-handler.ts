@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { INPUT_NAME } from '../../contract/model-contract.js';
 import { Errors, isServiceError, type ErrorBody, type ServiceError } from '../errors.js';
+import { RouteMethods } from './route-methods.js';
 import '../fastify-types.js';
 
 export const ACCEPTED_UPLOAD_TYPES = 'image/* or application/octet-stream (one image as the body) or multipart/form-data';
@@ -38,7 +40,8 @@ export function toServiceError(error: FastifyError, request: FastifyRequest, bod
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new Errors.MALFORMED_JSON(error.message);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new Errors.EMPTY_BODY('a JSON body is required');
+      // Only the Open Inference Protocol routes parse JSON bodies.
+      return new Errors.EMPTY_BODY(`The request has no body: send an Open Inference Protocol JSON body with the input tensor '${INPUT_NAME}'`);
     case 'FST_MP_PREMATURE_CLOSE':
     case 'ECONNRESET':
     case 'ECONNABORTED':
@@ -77,7 +80,15 @@ export default fp(
       }
       return send(reply, mapped);
     });
-    app.setNotFoundHandler((request, reply) => send(reply, new Errors.NOT_FOUND(request.method, request.url)));
+    // Routes are registered after this plugin, so every one passes through this hook.
+    const routes = new RouteMethods();
+    app.addHook('onRoute', (route) => routes.add(route.url, route.method));
+    app.setNotFoundHandler((request, reply) => {
+      const allowed = routes.allowed(request.url);
+      if (allowed.length === 0) return send(reply, new Errors.NOT_FOUND(request.method, request.url));
+      reply.header('allow', allowed.join(', '));
+      return send(reply, new Errors.METHOD_NOT_ALLOWED(request.method, request.url.split('?')[0] ?? request.url, allowed.join(', ')));
+    });
   },
   { name: 'awnet-errors', fastify: '5.x', dependencies: ['awnet-metrics'] },
 );

@@ -13,6 +13,7 @@ const uploadBody = {
   required: true,
   content: {
     'image/*': { schema: { type: 'string', format: 'binary', description: 'One image: JPEG, PNG, WebP, GIF, TIFF or AVIF.' } },
+    'application/octet-stream': { schema: { type: 'string', format: 'binary', description: 'One image of those formats, told by its bytes.' } },
     'multipart/form-data': {
       schema: {
         type: 'object',

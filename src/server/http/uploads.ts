@@ -30,12 +30,12 @@ export async function readUploads(request: FastifyRequest): Promise<Upload[]> {
         uploads.push({ data: Buffer.from(String(part.value)), source: `field '${part.fieldname}'` });
       }
     }
-    if (uploads.length === 0) throw new Errors.EMPTY_BODY("the multipart body has no file in the field 'image' or 'images'");
+    if (uploads.length === 0) throw new Errors.EMPTY_BODY("No image in the request: the multipart body has no file in the field 'image' or 'images'");
     return uploads;
   }
   const body = request.body;
   if (body === undefined || body === null || (Buffer.isBuffer(body) && body.length === 0)) {
-    throw new Errors.EMPTY_BODY(`send ${ACCEPTED_UPLOAD_TYPES}`);
+    throw new Errors.EMPTY_BODY(`No image in the request: send ${ACCEPTED_UPLOAD_TYPES}`);
   }
   if (!Buffer.isBuffer(body)) {
     throw new Errors.UNSUPPORTED_MEDIA_TYPE(request.headers['content-type'] ?? '(none)', ACCEPTED_UPLOAD_TYPES);

@@ -80,10 +80,10 @@ describe('bad input on a real port: a 4xx with its code, no crash, good clients 
 
   it('empty body', async () => {
     await expectError(await classify(Buffer.alloc(0), 'image/png'), 400, 'AWNET_EMPTY_BODY');
-    await expectError(await classify(undefined), 400, 'AWNET_EMPTY_BODY');
+    await expectError(await classify(undefined), 400, 'AWNET_EMPTY_BODY', /^No image in the request: send image\/\*/);
     const { body, contentType } = multipart([]);
     await expectError(await classify(body, contentType), 400, 'AWNET_EMPTY_BODY', /no file in the field/);
-    await expectError(await infer(''), 400, 'AWNET_EMPTY_BODY');
+    await expectError(await infer(''), 400, 'AWNET_EMPTY_BODY', /^The request has no body: send an Open Inference Protocol JSON body with the input tensor 'pixels'$/);
   });
 
   it('not an image, and an image in a refused format', async () => {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeImage } from '../../../src/server/image.js';
+import { repoRoot } from '../../../src/server/repo-root.js';
 import { GREY_28, image, metricValue, multipart, startServer, type TestServer } from '../helpers.js';
 import { FASHION_LABELS, writeSyntheticModel } from '../synthetic-model.js';
 
@@ -65,6 +68,10 @@ describe('routes (app.inject)', () => {
     const results = res.json<Classified>().results;
     assert.deepEqual(results.map((r) => r.filename), ['dark.png', 'bright.jpg', 'mid.webp']);
     assert.deepEqual(results.map((r) => r.adversarial.flagged), [false, true, false]);
+    // The fields come in the order docs/api.md shows them.
+    const documented = /```json\n(\{\n {2}"model"[\s\S]*?)```/.exec(readFileSync(path.join(repoRoot(), 'docs/api.md'), 'utf8'))?.[1];
+    const example = JSON.parse(documented ?? '{}') as { results: Record<string, unknown>[] };
+    assert.deepEqual(Object.keys(JSON.parse(res.body).results[0]), Object.keys(example.results[0]!));
   });
 
   it('serves a second model by name, RGB, with its own threshold; unknown names get 404', async () => {
@@ -191,13 +198,27 @@ describe('routes (app.inject)', () => {
       assert.ok(p in doc.paths, p);
     }
     const classify = (doc.paths['/v1/classify'] as { post: { requestBody: { content: Record<string, unknown> } } }).post;
-    assert.deepEqual(Object.keys(classify.requestBody.content), ['image/*', 'multipart/form-data']);
+    assert.deepEqual(Object.keys(classify.requestBody.content), ['image/*', 'application/octet-stream', 'multipart/form-data']);
     const ui = await server.app.inject('/docs');
     assert.equal(ui.statusCode, 200);
     assert.match(ui.body, /swagger/i);
     const missing = await server.app.inject('/v3/nothing');
     assert.equal(missing.statusCode, 404);
     assert.deepEqual(missing.json(), { error: 'No route GET /v3/nothing; see /docs', code: 'AWNET_NOT_FOUND', statusCode: 404 });
+  });
+
+  it('answers a known path asked with another method with 405, naming the methods it takes', async () => {
+    for (const url of ['/v1/classify', '/v1/models/m/classify?top_k=2', '/v2/models/m/infer']) {
+      const wrong = await server.app.inject({ method: 'GET', url });
+      assert.equal(wrong.statusCode, 405, url);
+      assert.equal(wrong.headers['allow'], 'POST', url);
+      const path = url.split('?')[0];
+      assert.deepEqual(wrong.json(), { error: `GET is not a method of ${path}; it takes POST`, code: 'AWNET_METHOD_NOT_ALLOWED', statusCode: 405 });
+    }
+    const put = await server.app.inject({ method: 'PUT', url: '/v2/health/ready' });
+    assert.equal(put.statusCode, 405);
+    assert.equal(put.headers['allow'], 'GET, HEAD');
+    assert.equal((await server.app.inject({ method: 'GET', url: '/v1/classify/extra' })).statusCode, 404);
   });
 });
 
