@@ -11,7 +11,7 @@ import type { Variant } from '../model/types.js';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../tf/backend.js';
 import { TRAIN_MODES, type TrainMode } from '../train/modes.js';
 import { OPTIMIZERS, type OptimizerName } from '../train/optimizer.js';
-import { progressHooks } from '../train/progress.js';
+import { budgetNote, progressHooks } from '../train/progress.js';
 import { RunFiles } from '../train/run-files.js';
 import { LR_SCHEDULES, type LrScheduleName } from '../train/schedule.js';
 import { defaultEps, TRAIN_DEFAULTS, type TrainSettings } from '../train/settings.js';
@@ -358,7 +358,7 @@ async function runTrain(raw: RawOptions): Promise<void> {
     const best = result.state.best;
     log(
       `done: ${result.globalStep} steps in ${result.totalSeconds.toFixed(0)} s` +
-        (settings.timeBudgetMinutes === null ? '' : ` (budget ${(settings.timeBudgetMinutes * 60).toFixed(0)} s, first plan ${result.state.firstPlanSeconds?.toFixed(0) ?? '–'} s)`) +
+        (settings.timeBudgetMinutes === null ? '' : ` (${budgetNote(settings.timeBudgetMinutes, result.state.firstPlanSeconds)})`) +
         `; model ${result.checkpoint}` +
         (best === null ? '' : `; best ${files.best} (epoch ${best.epoch}, val W-Robust ${(100 * best.valWRobust).toFixed(1)} %)`) +
         `; log ${files.log}`,

@@ -11,7 +11,7 @@ const FORMATS = IMAGE_FORMATS.join(', ');
  * docs/errors.md documents the same list (a test keeps the two in step).
  */
 export const Errors = {
-  EMPTY_BODY: createError<'AWNET_EMPTY_BODY', 400, [string]>('AWNET_EMPTY_BODY', 'No image in the request: %s', 400),
+  EMPTY_BODY: createError<'AWNET_EMPTY_BODY', 400, [string]>('AWNET_EMPTY_BODY', '%s', 400),
   NOT_AN_IMAGE: createError<'AWNET_NOT_AN_IMAGE', 400, [string]>(
     'AWNET_NOT_AN_IMAGE',
     `%s is not an image in a known format; valid formats: ${FORMATS}`,
@@ -89,6 +89,11 @@ export const Errors = {
     400,
   ),
   NOT_FOUND: createError<'AWNET_NOT_FOUND', 404, [string, string]>('AWNET_NOT_FOUND', 'No route %s %s; see /docs', 404),
+  METHOD_NOT_ALLOWED: createError<'AWNET_METHOD_NOT_ALLOWED', 405, [string, string, string]>(
+    'AWNET_METHOD_NOT_ALLOWED',
+    '%s is not a method of %s; it takes %s',
+    405,
+  ),
   CLIENT_DISCONNECTED: createError<'AWNET_CLIENT_DISCONNECTED', 400, [string]>(
     'AWNET_CLIENT_DISCONNECTED',
     'The client closed the connection before the body was complete (%s)',

@@ -17,7 +17,7 @@ export interface DecodeOptions {
 function serviceError(error: ImageDecodeError, source: string): Error {
   switch (error.kind) {
     case 'empty':
-      return new Errors.EMPTY_BODY(`${source} is empty`);
+      return new Errors.EMPTY_BODY(`No image in the request: ${source} is empty`);
     case 'not-an-image':
       return new Errors.NOT_AN_IMAGE(source);
     case 'unsupported-format':

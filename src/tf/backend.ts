@@ -30,10 +30,18 @@ export interface BackendInfo {
 
 export class BackendError extends Error {
   readonly code = 'AWNET_TF_BACKEND_UNAVAILABLE';
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The backend's package is not installed (the native ones are optional dependencies). */
+  readonly notInstalled: boolean;
+  constructor(message: string, options?: { cause?: unknown; notInstalled?: boolean }) {
     super(message, options);
     this.name = 'BackendError';
+    this.notInstalled = options?.notInstalled ?? false;
   }
+}
+
+/** Whether importing `source` failed because the package itself is absent, not because it broke. */
+function packageMissing(err: unknown, source: string): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ERR_MODULE_NOT_FOUND' && describe(err).includes(`'${source}'`);
 }
 
 interface Candidate {
@@ -87,6 +95,7 @@ async function start(candidate: Candidate): Promise<string> {
   try {
     if (candidate.name !== 'cpu') await importPackage(candidate.source);
   } catch (err) {
+    if (packageMissing(err, candidate.source)) throw new BackendError(`${candidate.source} is not installed`, { cause: err, notInstalled: true });
     throw new BackendError(`cannot load ${candidate.source}: ${describe(err)}`, { cause: err });
   }
   let ok: boolean;
@@ -112,13 +121,20 @@ async function choose(options: InitBackendOptions): Promise<BackendInfo> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const forced = requestedBackend(options);
   const order = forced !== undefined ? [forced] : BACKEND_NAMES;
-  const skipped: string[] = [];
+  // Absent optional packages are the normal case (npm skips the native backends where they
+  // cannot install), so they are named plainly; a backend that is there but fails says why.
+  const absent: string[] = [];
+  const failed: string[] = [];
   for (const name of order) {
     const candidate = CANDIDATES[name];
     try {
       const details = await start(candidate);
-      const how = forced !== undefined ? 'forced' : skipped.length > 0 ? `after: ${skipped.join('; ')}` : 'first choice';
-      log(`tfjs backend: ${name} from ${candidate.source}${details} [${how}]`);
+      const how = [
+        ...(forced !== undefined ? ['forced'] : []),
+        ...(absent.length > 0 ? [`${absent.join(' and ')} not installed`] : []),
+        ...failed,
+      ];
+      log(`tfjs backend: ${name} from ${candidate.source}${details}${how.length > 0 ? ` [${how.join('; ')}]` : ''}`);
       return { backend: name, source: candidate.source };
     } catch (err) {
       if (forced !== undefined) {
@@ -126,10 +142,11 @@ async function choose(options: InitBackendOptions): Promise<BackendInfo> {
           cause: err,
         });
       }
-      skipped.push(`${name} unavailable (${describe(err)})`);
+      if (err instanceof BackendError && err.notInstalled) absent.push(name);
+      else failed.push(`${name} failed: ${describe(err)}`);
     }
   }
-  throw new BackendError(`no TensorFlow.js backend could start: ${skipped.join('; ')}`);
+  throw new BackendError(`no TensorFlow.js backend could start: ${[...absent.map((n) => `${n} not installed`), ...failed].join('; ')}`);
 }
 
 /**

@@ -13,13 +13,24 @@ function duration(seconds: number): string {
 
 const pct = (v: number | null): string => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
 
+/** The validation images the Square Attack broke that every gradient attack had left robust. */
+function squareNote(broken: number, of: number): string {
+  return `Square broke ${broken} more of ${of}`;
+}
+
+/** The time budget and, once the run has timed enough steps to plan, the seconds it planned. */
+export function budgetNote(minutes: number, firstPlanSeconds: number | null): string {
+  const budget = `budget ${(minutes * 60).toFixed(0)} s`;
+  return firstPlanSeconds === null ? `${budget}, ended before its first plan` : `${budget}, first plan ${firstPlanSeconds.toFixed(0)} s`;
+}
+
 /** One line per epoch for the terminal and CI logs. */
 export function formatEpoch(r: EpochRecord): string {
   const router = r.trainRouterAcc === null ? '' : ` router ${pct(r.trainRouterAcc)}`;
   const val =
     r.valCleanAcc === null
       ? 'no validation'
-      : `val clean ${pct(r.valCleanAcc)} fgsm ${pct(r.valFgsmAcc ?? null)} pgd ${pct(r.valPgdAcc)} worst ${pct(r.valWorstAcc ?? null)}${typeof r.valSquareFooled === 'number' ? ` (square took ${r.valSquareFooled})` : ''} W-Robust ${pct(r.valWRobust ?? null)}` +
+      : `val clean ${pct(r.valCleanAcc)} fgsm ${pct(r.valFgsmAcc ?? null)} pgd ${pct(r.valPgdAcc)} worst ${pct(r.valWorstAcc ?? null)}${typeof r.valSquareFooled === 'number' ? ` (${squareNote(r.valSquareFooled, r.valPgdSize)})` : ''} W-Robust ${pct(r.valWRobust ?? null)}` +
         `${r.valRouterAcc === null ? '' : ` router ${pct(r.valRouterAcc)}`}${r.best ? ' [best]' : ''}${r.catastrophicOverfitting ? ' [CATASTROPHIC OVERFITTING]' : ''}${r.robustnessCollapse ? ' [ROBUSTNESS COLLAPSE]' : ''}`;
   return (
     `epoch ${r.epoch}/${r.epochs}: loss ${r.trainLoss.toFixed(4)} (type ${r.trainLossType.toFixed(3)}, nat ${r.trainLossNat.toFixed(3)}, adv ${r.trainLossAdv.toFixed(3)}) ` +

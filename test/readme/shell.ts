@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../../src/server/repo-root.js';
@@ -30,7 +30,8 @@ export function shellLine(prefix: string): string {
 export function scratchCheckout(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'awnet-readme-'));
   for (const shared of ['dist', 'node_modules', 'docs']) symlinkSync(path.join(repoRoot(), shared), path.join(dir, shared));
-  copyFileSync(path.join(repoRoot(), 'package.json'), path.join(dir, 'package.json'));
+  // npm reads a project's settings from an .npmrc beside package.json.
+  for (const file of ['package.json', '.npmrc']) if (existsSync(path.join(repoRoot(), file))) copyFileSync(path.join(repoRoot(), file), path.join(dir, file));
   mkdirSync(path.join(dir, 'models'));
   return dir;
 }
