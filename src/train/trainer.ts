@@ -13,6 +13,7 @@ import { disposeOptimizer, setLearningRate } from './optimizer.js';
 import { ParallelPgdAt } from './parallel-step.js';
 import { RunBudget } from './run-budget.js';
 import { RunFiles } from './run-files.js';
+import { objectiveFor } from './objective.js';
 import { loadTeachers, prepareData, resumeRun, startRun, type TrainerState } from './run-setup.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { attackOf, checkSettings, evasionOf, type TrainSettings } from './settings.js';
@@ -108,7 +109,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
       freezeInOptimizer(optimizer, frozen);
       log(`frozen: ${frozen.size} of ${model.trainableVariables().length} trainable variables (${settings.freeze.join(', ')})`);
     }
-    if (settings.mode === 'mtard') teachers = await loadTeachers(settings, model);
+    if (objectiveFor(settings.mode).needsTeachers) teachers = await loadTeachers(settings, model);
     const ctx = { model, optimizer, mode: settings.mode, tradesBeta: settings.tradesBeta, typeSmoothing: settings.typeSmoothing, weightDecay: settings.weightDecay, ...(teachers ? { teachers } : {}) };
     if (settings.workers > 1 && settings.mode !== 'mtard') {
       const parallel = await ParallelPgdAt.start(settings.workers, {
@@ -219,7 +220,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
             `the loss became ${figures.loss} at epoch ${epoch + 1} step ${step + 1} (lr ${lr.toPrecision(3)}); lower --lr or resume from ${files.latest}`,
           );
         }
-        if (settings.mode === 'mtard') alpha.update(figures.lossNat, figures.lossAdv);
+        if (objectiveFor(settings.mode).adaptiveAlpha) alpha.update(figures.lossNat, figures.lossAdv);
         const elapsed = (performance.now() - t0) / 1000;
         sums = accumulate(sums, figures, elapsed);
         state = { ...state, epoch, stepInEpoch: step + 1, globalStep: state.globalStep + 1, sums };

@@ -5,6 +5,7 @@ import { Rng } from '../data/rng.js';
 import type { ForwardResult, Model } from '../model/types.js';
 import { perSampleKl } from './losses.js';
 import type { TrainMode } from './modes.js';
+import { objectiveFor } from './objective.js';
 
 /**
  * How training examples are attacked. All three are signed-gradient ascent from a uniform
@@ -114,7 +115,8 @@ export interface AdversarialRows {
 
 /**
  * The adversarial half of a training batch, against the whole model in inference mode.
- * PGD-AT and MTARD ascend the cross-entropy on the labels, TRADES KL(P(x) ‖ P(x_adv)); rows
+ * Each mode's attack ascends its objective's AttackLoss: the cross-entropy on the labels, or
+ * (TRADES) KL(P(x) ‖ P(x_adv)); rows
  * with λ > 0 add λ·log P(clean). Deterministic for a given seed.
  */
 export function adversarialRows(
@@ -132,7 +134,7 @@ export function adversarialRows(
   const lambdas = evading > 0 ? tf.tensor1d(rowLambdas(n, evading, evasion.lambdas, seed ^ 0x5a5a)) : null;
   const ownStep = evading > 0 && evasion.stepSize !== undefined && evasion.stepSize !== attack.stepSize;
   const step: tf.Tensor | number = ownStep ? tf.tensor4d(rowStepSizes(n, evading, attack, evasion), [n, 1, 1, 1]) : attack.stepSize;
-  const cleanLogits = mode === 'trades' ? tf.tidy(() => model.forward(x, { training: false }).logits) : null;
+  const cleanLogits = objectiveFor(mode).attackLoss === 'kl-from-clean' ? tf.tidy(() => model.forward(x, { training: false }).logits) : null;
   const objective = (out: ForwardResult): tf.Scalar =>
     tf.tidy(() => {
       const main = cleanLogits !== null ? perSampleKl(cleanLogits, out.logits) : perSampleCrossEntropy(out.logits, labels);
