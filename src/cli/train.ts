@@ -265,7 +265,7 @@ export function registerTrainCommand(program: Command): void {
       '--workers <n>',
       'worker threads sharing each step, one backend (one core) each: the batch is split into shards whose PGD attack and gradients run in parallel, ' +
         'and the main thread applies the averaged update. Shards are batch-normalised separately (as in ordinary data-parallel training), ' +
-        'so --workers 2 is not bit-identical to --workers 1; a --resume may change it. Not with --mode mtard',
+        'so --workers 2 is not bit-identical to --workers 1; a --resume may change it. With --mode mtard every worker loads both teachers',
       positiveInt,
       d.workers,
     )

@@ -15,8 +15,10 @@ export interface ParallelSetup {
   readonly variant: Variant;
   /** Architecture overrides (numClasses included) of the model being trained; none: the preset's. */
   readonly overrides?: ConfigOverrides;
-  /** Objective; default 'pgd-at'. MTARD (teachers) is not supported by the workers. */
-  readonly mode?: Exclude<TrainMode, 'mtard'>;
+  /** Objective; default 'pgd-at'. */
+  readonly mode?: TrainMode;
+  /** Checkpoint directories of MTARD's clean and robust teachers, which every worker loads for itself. */
+  readonly teachers?: { readonly clean: string; readonly adv: string };
   readonly weightDecay: number;
   readonly tradesBeta: number;
   /** Label smoothing of the router's type targets; default 0. */

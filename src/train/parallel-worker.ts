@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { loadCheckpoint } from '../model/checkpoint.js';
 import { buildConfig, createModel } from '../model/index.js';
 import type { Model } from '../model/types.js';
 import { initBackend } from '../tf/backend.js';
@@ -78,10 +79,24 @@ async function main(): Promise<void> {
   const model = createModel(buildConfig(setup.preset, setup.variant, setup.overrides ?? {}), 0);
   const decaying = decayingVariables(model);
   const capture = new GradientCapture();
-  const ctx: StepContext = { model, optimizer: capture, mode: setup.mode ?? 'pgd-at', tradesBeta: setup.tradesBeta, typeSmoothing: setup.typeSmoothing ?? 0, weightDecay: setup.weightDecay };
+  // The main thread has checked the teachers against the student before starting the workers.
+  const teachers = setup.teachers
+    ? { clean: (await loadCheckpoint(setup.teachers.clean)).model, adv: (await loadCheckpoint(setup.teachers.adv)).model }
+    : undefined;
+  const ctx: StepContext = {
+    model,
+    optimizer: capture,
+    mode: setup.mode ?? 'pgd-at',
+    tradesBeta: setup.tradesBeta,
+    typeSmoothing: setup.typeSmoothing ?? 0,
+    weightDecay: setup.weightDecay,
+    ...(teachers ? { teachers } : {}),
+  };
   port.on('message', (message: ToParallelWorker) => {
     if (message.type === 'stop') {
       model.dispose();
+      teachers?.clean.dispose();
+      teachers?.adv.dispose();
       port.close();
       return;
     }

@@ -178,9 +178,6 @@ export function checkSettings(s: TrainSettings): void {
   if (s.workers > s.batchSize) {
     throw new TrainError('TRAIN_BAD_OPTION', `--workers ${s.workers} exceeds --batch-size ${s.batchSize}; each worker needs at least one image per step`);
   }
-  if (s.workers > 1 && s.mode === 'mtard') {
-    throw new TrainError('TRAIN_BAD_OPTION', '--workers > 1 supports --mode pgd-at and trades, not mtard (its teachers run in the main thread); use --workers 1');
-  }
   if (s.limit !== null) requireInt('--limit', s.limit, 1);
   requireNumber('--lr', s.lr, Number.MIN_VALUE);
   requireNumber('--momentum', s.momentum, 0, 0.999);

@@ -111,7 +111,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
     }
     if (objectiveFor(settings.mode).needsTeachers) teachers = await loadTeachers(settings, model);
     const ctx = { model, optimizer, mode: settings.mode, tradesBeta: settings.tradesBeta, typeSmoothing: settings.typeSmoothing, weightDecay: settings.weightDecay, ...(teachers ? { teachers } : {}) };
-    if (settings.workers > 1 && settings.mode !== 'mtard') {
+    if (settings.workers > 1) {
       const parallel = await ParallelPgdAt.start(settings.workers, {
         backend: currentBackend(),
         preset: settings.preset,
@@ -121,6 +121,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
         weightDecay: settings.weightDecay,
         tradesBeta: settings.tradesBeta,
         typeSmoothing: settings.typeSmoothing,
+        ...(teachers ? { teachers: { clean: settings.teacherClean!, adv: settings.teacherAdv! } } : {}),
       });
       runner = new ParallelStepRunner(parallel, ctx);
       log(`training on ${settings.workers} worker threads (each batch split into ${settings.workers} shards)`);
