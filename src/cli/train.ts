@@ -56,6 +56,10 @@ interface RawOptions {
   benignKinds: CorruptionKind[];
   matchedNoiseShare: number;
   beta: number;
+  gairatLambda: number;
+  gairatBurnIn: number;
+  marginWeight: number;
+  marginCap: number;
   typeSmoothing: number;
   seed: number;
   augment: boolean;
@@ -143,6 +147,10 @@ function settingsFrom(o: RawOptions): TrainSettings {
     benignKinds: o.benignKinds,
     matchedNoiseShare: o.matchedNoiseShare,
     tradesBeta: o.beta,
+    gairatLambda: o.gairatLambda,
+    gairatBurnIn: o.gairatBurnIn,
+    marginWeight: o.marginWeight,
+    marginCap: o.marginCap,
     typeSmoothing: o.typeSmoothing,
     seed: o.seed,
     augment: o.augment,
@@ -252,6 +260,16 @@ export function registerTrainCommand(program: Command): void {
       d.matchedNoiseShare,
     )
     .option('--beta <x>', 'TRADES β (weight of the KL term)', nonNegativeNumber, d.tradesBeta)
+    .option(
+      '--gairat-lambda <x>',
+      'GAIRAT λ in [-10, 10]: each adversarial row weighs (1 + tanh(λ + 5·(1 − 2κ/K)))/2, normalised over the batch, κ the attack steps it survived ' +
+        '(larger λ: flatter weights)',
+      number,
+      d.gairatLambda,
+    )
+    .option('--gairat-burn-in <x>', "GAIRAT: share of the run's steps trained as plain PGD-AT before the reweighting starts (0 to 1)", nonNegativeNumber, d.gairatBurnIn)
+    .option('--margin-weight <x>', 'margin: weight μ of the average-margin term μ·mean(max(0, τ − logit margin)) on the adversarial rows', nonNegativeNumber, d.marginWeight)
+    .option('--margin-cap <x>', 'margin: the logit margin τ (true-class logit minus the largest other) up to which the term pushes each row', nonNegativeNumber, d.marginCap)
     .option(
       '--type-smoothing <x>',
       "label smoothing of the router's type targets (clean 1 − x/2, adversarial x/2): keeps P(clean) from saturating, so attacks keep its gradient",

@@ -15,13 +15,25 @@ import { OBJECTIVES } from './objectives.js';
 export interface ObjectiveParams {
   /** TRADES' β. */
   readonly tradesBeta: number;
+  /** GAIRAT's λ (the weight curve's shift); default OBJECTIVE_DEFAULTS (modes.ts).gairatLambda. */
+  readonly gairatLambda?: number;
+  /** Weight μ of the average-margin regulariser; default OBJECTIVE_DEFAULTS (modes.ts).marginWeight. */
+  readonly marginWeight?: number;
+  /** The logit margin τ up to which the regulariser pushes; default OBJECTIVE_DEFAULTS (modes.ts).marginCap. */
+  readonly marginCap?: number;
 }
+
 
 /** What one step hands an objective besides the forward: teacher logits and the attack's per-row counts. */
 export interface StepSignals {
   /** MTARD: the clean teacher's logits on the clean rows, the robust teacher's on the adv rows. */
   readonly teacherCleanLogits?: tf.Tensor2D;
   readonly teacherAdvLogits?: tf.Tensor2D;
+  /** GAIRAT: κ of each adversarial row (AdversarialRows.kappa) and the attack's step count K. */
+  readonly kappa?: tf.Tensor1D;
+  readonly attackSteps?: number;
+  /** GAIRAT: false during the burn-in, when every row weighs the same; default true. */
+  readonly reweight?: boolean;
 }
 
 /** The pieces an objective's terms are made of. */
@@ -48,6 +60,8 @@ export interface TrainingObjective {
   readonly adaptiveAlpha: boolean;
   /** Needs the clean and the robust teacher (StepSignals.teacher*Logits). */
   readonly needsTeachers: boolean;
+  /** Needs κ, the attack iterates each row survived (StepSignals.kappa). */
+  readonly countsSurvivedSteps: boolean;
   terms(parts: ObjectiveParts): { readonly nat: tf.Scalar; readonly adv: tf.Scalar };
 }
 

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy, klDivergence } from './losses.js';
+import { GAIRAT } from './objective-gairat.js';
+import { MARGIN } from './objective-margin.js';
 import type { TrainMode } from './modes.js';
 import type { TrainingObjective } from './objective.js';
 
@@ -10,6 +12,7 @@ const PGD_AT: TrainingObjective = {
   initialAlpha: { alphaNat: 0.5, alphaAdv: 0.5 },
   adaptiveAlpha: false,
   needsTeachers: false,
+  countsSurvivedSteps: false,
   terms: ({ cleanLogits, advLogits, labels }) => ({ nat: crossEntropy(cleanLogits, labels), adv: crossEntropy(advLogits, labels) }),
 };
 
@@ -23,6 +26,7 @@ const TRADES: TrainingObjective = {
   initialAlpha: { alphaNat: 1, alphaAdv: 1 },
   adaptiveAlpha: false,
   needsTeachers: false,
+  countsSurvivedSteps: false,
   terms: ({ cleanLogits, advLogits, labels, params }) => ({
     nat: crossEntropy(cleanLogits, labels),
     adv: tf.mul(klDivergence(cleanLogits, advLogits), params.tradesBeta),
@@ -36,6 +40,7 @@ const MTARD: TrainingObjective = {
   initialAlpha: { alphaNat: 0.5, alphaAdv: 0.5 },
   adaptiveAlpha: true,
   needsTeachers: true,
+  countsSurvivedSteps: false,
   terms: ({ cleanLogits, advLogits, signals }) => {
     const { teacherCleanLogits, teacherAdvLogits } = signals;
     if (teacherCleanLogits === undefined || teacherAdvLogits === undefined) {
@@ -49,4 +54,6 @@ export const OBJECTIVES: Readonly<Record<TrainMode, TrainingObjective>> = Object
   'pgd-at': PGD_AT,
   trades: TRADES,
   mtard: MTARD,
+  gairat: GAIRAT,
+  margin: MARGIN,
 });

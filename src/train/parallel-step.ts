@@ -23,6 +23,8 @@ export interface ShardOptions {
   readonly evasion: RouterEvasion;
   readonly seed: number;
   readonly alpha?: { readonly alphaNat: number; readonly alphaAdv: number };
+  /** GAIRAT: false during its burn-in; default true. */
+  readonly reweight?: boolean;
 }
 
 export interface ParallelStepResult {

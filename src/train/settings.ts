@@ -4,7 +4,8 @@ import type { DatasetName } from '../data/types.js';
 import type { ConfigOverrides } from '../model/presets.js';
 import type { Variant } from '../model/types.js';
 import { TrainError } from './errors.js';
-import type { TrainMode } from './modes.js';
+import { OBJECTIVE_DEFAULTS, type TrainMode } from './modes.js';
+import type { ObjectiveParams } from './objective.js';
 import type { OptimizerName } from './optimizer.js';
 import type { LrScheduleName } from './schedule.js';
 import { trainingAttack, type EvasionOmega, type RouterEvasion, type TrainingAttack, type TrainingAttackName } from './training-attack.js';
@@ -60,6 +61,12 @@ export interface TrainSettings {
   /** Share of each batch's clean rows given the training attack's random start alone (uniform ±attackNoise), still labelled clean. */
   readonly matchedNoiseShare: number;
   readonly tradesBeta: number;
+  /** GAIRAT's λ and the share of the run's steps trained as plain PGD-AT before it reweights. */
+  readonly gairatLambda: number;
+  readonly gairatBurnIn: number;
+  /** The average-margin regulariser's weight μ and margin cap τ (objective-margin.ts). */
+  readonly marginWeight: number;
+  readonly marginCap: number;
   /** Label smoothing of the router's type targets (0: hard labels). */
   readonly typeSmoothing: number;
   readonly seed: number;
@@ -99,6 +106,7 @@ export const TRAIN_DEFAULTS = {
   weightDecay: 5e-4,
   attackSteps: 5,
   tradesBeta: 6,
+  ...OBJECTIVE_DEFAULTS,
   seed: 1,
   valPgdSize: 500,
   valAttackSteps: 10,
@@ -185,6 +193,11 @@ export function checkSettings(s: TrainSettings): void {
   requireNumber('--eps', s.eps, 0, 1);
   requireNumber('--attack-step-size', s.attackStepSize, 0, 1);
   requireNumber('--beta', s.tradesBeta, 0);
+  // Beyond ±10, tanh(λ ± 5) is flat: every weight would be the same.
+  requireNumber('--gairat-lambda', s.gairatLambda, -10, 10);
+  requireNumber('--gairat-burn-in', s.gairatBurnIn, 0, 1);
+  requireNumber('--margin-weight', s.marginWeight, 0, 100);
+  requireNumber('--margin-cap', s.marginCap, 0, 100);
   requireNumber('--type-smoothing', s.typeSmoothing, 0, 0.5);
   requireNumber('--attack-noise', s.attackNoise, 0, 1);
   requireNumber('--evasion-share', s.evasionShare, 0, 1);
@@ -224,6 +237,11 @@ export function checkSettings(s: TrainSettings): void {
   if (s.mode !== 'mtard' && (s.teacherClean !== null || s.teacherAdv !== null)) {
     throw new TrainError('TRAIN_BAD_OPTION', `--teacher-clean/--teacher-adv only apply to --mode mtard, not ${s.mode}`);
   }
+}
+
+/** The objective settings these settings describe (what every step and worker needs). */
+export function objectiveParamsOf(s: TrainSettings): ObjectiveParams {
+  return { tradesBeta: s.tradesBeta, gairatLambda: s.gairatLambda, marginWeight: s.marginWeight, marginCap: s.marginCap };
 }
 
 /** The training attack these settings describe. */

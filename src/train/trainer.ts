@@ -16,7 +16,7 @@ import { RunFiles } from './run-files.js';
 import { objectiveFor } from './objective.js';
 import { loadTeachers, prepareData, resumeRun, startRun, type TrainerState } from './run-setup.js';
 import { learningRate, type LrSchedule } from './schedule.js';
-import { attackOf, checkSettings, evasionOf, type TrainSettings } from './settings.js';
+import { attackOf, checkSettings, evasionOf, objectiveParamsOf, type TrainSettings } from './settings.js';
 import { ParallelStepRunner, SerialStepRunner, type StepBatch, type StepRunner } from './step-runner.js';
 import type { StepFigures } from './train-step.js';
 import { catastrophicOverfitting, robustnessCollapse, validate } from './validate.js';
@@ -110,7 +110,15 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
       log(`frozen: ${frozen.size} of ${model.trainableVariables().length} trainable variables (${settings.freeze.join(', ')})`);
     }
     if (objectiveFor(settings.mode).needsTeachers) teachers = await loadTeachers(settings, model);
-    const ctx = { model, optimizer, mode: settings.mode, tradesBeta: settings.tradesBeta, typeSmoothing: settings.typeSmoothing, weightDecay: settings.weightDecay, ...(teachers ? { teachers } : {}) };
+    const ctx = {
+      model,
+      optimizer,
+      mode: settings.mode,
+      ...objectiveParamsOf(settings),
+      typeSmoothing: settings.typeSmoothing,
+      weightDecay: settings.weightDecay,
+      ...(teachers ? { teachers } : {}),
+    };
     if (settings.workers > 1) {
       const parallel = await ParallelPgdAt.start(settings.workers, {
         backend: currentBackend(),
@@ -119,7 +127,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
         overrides: { ...settings.overrides, numClasses: data.all.labelNames.length },
         mode: settings.mode,
         weightDecay: settings.weightDecay,
-        tradesBeta: settings.tradesBeta,
+        ...objectiveParamsOf(settings),
         typeSmoothing: settings.typeSmoothing,
         ...(teachers ? { teachers: { clean: settings.teacherClean!, adv: settings.teacherAdv! } } : {}),
       });
@@ -214,6 +222,8 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
           evasion,
           seed: hashSeed(settings.seed, 0xad, epoch, step),
           alpha: { alphaNat: alpha.alphaNat, alphaAdv: alpha.alphaAdv },
+          // GAIRAT's burn-in: a share of the planned steps (re-planned with a time budget).
+          reweight: state.globalStep >= settings.gairatBurnIn * totalSteps,
         });
         if (!Number.isFinite(figures.loss)) {
           throw new TrainError(
