@@ -60,6 +60,7 @@ interface RawOptions {
   gairatBurnIn: number;
   marginWeight: number;
   marginCap: number;
+  arAtWeight: number;
   typeSmoothing: number;
   seed: number;
   augment: boolean;
@@ -151,6 +152,7 @@ function settingsFrom(o: RawOptions): TrainSettings {
     gairatBurnIn: o.gairatBurnIn,
     marginWeight: o.marginWeight,
     marginCap: o.marginCap,
+    arAtWeight: o.arAtWeight,
     typeSmoothing: o.typeSmoothing,
     seed: o.seed,
     augment: o.augment,
@@ -269,6 +271,12 @@ export function registerTrainCommand(program: Command): void {
     )
     .option('--gairat-burn-in <x>', "GAIRAT: share of the run's steps trained as plain PGD-AT before the reweighting starts (0 to 1)", nonNegativeNumber, d.gairatBurnIn)
     .option('--margin-weight <x>', 'margin: weight μ of the average-margin term μ·mean(max(0, τ − logit margin)) on the adversarial rows', nonNegativeNumber, d.marginWeight)
+    .option(
+      '--ar-at-weight <x>',
+      "AR-AT: weight γ of the asymmetric invariance term −cos(h(z_adv), stop-gradient(z_clean)) on the pooled features (h: a training-only predictor head)",
+      nonNegativeNumber,
+      d.arAtWeight,
+    )
     .option('--margin-cap <x>', 'margin: the logit margin τ (true-class logit minus the largest other) up to which the term pushes each row', nonNegativeNumber, d.marginCap)
     .option(
       '--type-smoothing <x>',

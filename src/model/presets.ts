@@ -43,6 +43,7 @@ export interface ConfigOverrides {
   readonly beta?: number;
   readonly numClasses?: number;
   readonly bnMomentum?: number;
+  readonly predictor?: number;
 }
 
 /** A validated, frozen configuration: a preset, a variant and optional overrides. */
@@ -61,6 +62,7 @@ export function buildConfig(preset: string, variant: Variant = 'awnet', override
     router: mergeBackbone(base.router, overrides.router),
     beta: overrides.beta ?? base.beta,
     ...(overrides.bnMomentum !== undefined ? { bnMomentum: overrides.bnMomentum } : {}),
+    ...(overrides.predictor !== undefined ? { predictor: overrides.predictor } : {}),
   };
   return validateConfig(config);
 }
@@ -126,6 +128,7 @@ export function validateConfig(config: ArchConfig): ArchConfig {
   if (config.bnMomentum !== undefined && !(config.bnMomentum >= 0 && config.bnMomentum < 1)) {
     fail(`bnMomentum must be in [0, 1), got ${String(config.bnMomentum)}`);
   }
+  if (config.predictor !== undefined && !isPositiveInt(config.predictor)) fail(`predictor must be a positive integer, got ${String(config.predictor)}`);
   checkBackbone('main', config.main);
   checkBackbone('router', config.router);
   return deepFreeze(structuredClone(config));

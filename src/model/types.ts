@@ -44,6 +44,11 @@ export interface ArchConfig {
   readonly beta: number;
   /** BN momentum: running = m·running + (1 − m)·batch. Defaults to 0.9. */
   readonly bnMomentum?: number;
+  /**
+   * Hidden width of a training-only predictor head on the pooled features (AR-AT's h); absent:
+   * none. Inference and the exported graph never use it.
+   */
+  readonly predictor?: number;
 }
 
 export interface ForwardOptions {
@@ -60,6 +65,8 @@ export interface ForwardOptions {
    * omegaRows[i] instead of its own (router-evading rows take their clean image's ω).
    */
   readonly omegaRows?: Int32Array;
+  /** Also return the pooled features and, with a predictor head, its output (ForwardResult.embedding / .prediction). */
+  readonly representation?: boolean;
 }
 
 export interface ForwardResult {
@@ -69,6 +76,10 @@ export interface ForwardResult {
   readonly typeLogits: tf.Tensor2D | null;
   /** [N] router P(clean); null for `static`. */
   readonly pClean: tf.Tensor1D | null;
+  /** [N, C_last] the globally pooled features the classifier reads; only with `representation`. */
+  readonly embedding?: tf.Tensor2D;
+  /** [N, C_last] the predictor head on `embedding`; only with `representation` and a predictor. */
+  readonly prediction?: tf.Tensor2D;
 }
 
 /**

@@ -11,16 +11,18 @@ import { OBJECTIVES } from './objectives.js';
  * router, hence no L_type.
  */
 
-/** The objectives' numeric settings, carried unchanged from the command line to every worker. */
+/** The objectives' numeric settings, carried unchanged from the command line to every worker (defaults: OBJECTIVE_DEFAULTS, modes.ts). */
 export interface ObjectiveParams {
   /** TRADES' β. */
   readonly tradesBeta: number;
-  /** GAIRAT's λ (the weight curve's shift); default OBJECTIVE_DEFAULTS (modes.ts).gairatLambda. */
+  /** GAIRAT's λ (the weight curve's shift); default OBJECTIVE_DEFAULTS.gairatLambda. */
   readonly gairatLambda?: number;
-  /** Weight μ of the average-margin regulariser; default OBJECTIVE_DEFAULTS (modes.ts).marginWeight. */
+  /** Weight μ of the average-margin regulariser; default OBJECTIVE_DEFAULTS.marginWeight. */
   readonly marginWeight?: number;
-  /** The logit margin τ up to which the regulariser pushes; default OBJECTIVE_DEFAULTS (modes.ts).marginCap. */
+  /** The logit margin τ up to which the regulariser pushes; default OBJECTIVE_DEFAULTS.marginCap. */
   readonly marginCap?: number;
+  /** AR-AT's γ, the weight of the asymmetric invariance term; default OBJECTIVE_DEFAULTS.arAtWeight. */
+  readonly arAtWeight?: number;
 }
 
 
@@ -62,6 +64,8 @@ export interface TrainingObjective {
   readonly needsTeachers: boolean;
   /** Needs κ, the attack iterates each row survived (StepSignals.kappa). */
   readonly countsSurvivedSteps: boolean;
+  /** Trains a predictor head on the pooled features (ArchConfig.predictor) and reads ForwardResult.embedding / .prediction. */
+  readonly usesPredictor?: boolean;
   terms(parts: ObjectiveParts): { readonly nat: tf.Scalar; readonly adv: tf.Scalar };
 }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy, klDivergence } from './losses.js';
+import { AR_AT } from './objective-ar-at.js';
 import { GAIRAT } from './objective-gairat.js';
 import { MARGIN } from './objective-margin.js';
 import type { TrainMode } from './modes.js';
@@ -56,4 +57,5 @@ export const OBJECTIVES: Readonly<Record<TrainMode, TrainingObjective>> = Object
   mtard: MTARD,
   gairat: GAIRAT,
   margin: MARGIN,
+  'ar-at': AR_AT,
 });

@@ -67,6 +67,8 @@ export interface TrainSettings {
   /** The average-margin regulariser's weight μ and margin cap τ (objective-margin.ts). */
   readonly marginWeight: number;
   readonly marginCap: number;
+  /** AR-AT's γ (objective-ar-at.ts). */
+  readonly arAtWeight: number;
   /** Label smoothing of the router's type targets (0: hard labels). */
   readonly typeSmoothing: number;
   readonly seed: number;
@@ -198,6 +200,7 @@ export function checkSettings(s: TrainSettings): void {
   requireNumber('--gairat-burn-in', s.gairatBurnIn, 0, 1);
   requireNumber('--margin-weight', s.marginWeight, 0, 100);
   requireNumber('--margin-cap', s.marginCap, 0, 100);
+  requireNumber('--ar-at-weight', s.arAtWeight, 0, 1000);
   requireNumber('--type-smoothing', s.typeSmoothing, 0, 0.5);
   requireNumber('--attack-noise', s.attackNoise, 0, 1);
   requireNumber('--evasion-share', s.evasionShare, 0, 1);
@@ -241,7 +244,7 @@ export function checkSettings(s: TrainSettings): void {
 
 /** The objective settings these settings describe (what every step and worker needs). */
 export function objectiveParamsOf(s: TrainSettings): ObjectiveParams {
-  return { tradesBeta: s.tradesBeta, gairatLambda: s.gairatLambda, marginWeight: s.marginWeight, marginCap: s.marginCap };
+  return { tradesBeta: s.tradesBeta, gairatLambda: s.gairatLambda, marginWeight: s.marginWeight, marginCap: s.marginCap, arAtWeight: s.arAtWeight };
 }
 
 /** The training attack these settings describe. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/types.js';
 import { correctCount } from './losses.js';
 import type { TrainMode } from './modes.js';
-import { objective, type ObjectiveParams } from './objective.js';
+import { objective, objectiveFor, type ObjectiveParams } from './objective.js';
 import { addWeightDecay, decays } from './optimizer.js';
 import type { EvasionOmega } from './training-attack.js';
 
@@ -54,6 +54,7 @@ export function objectiveParams(p: ObjectiveParams): ObjectiveParams {
     ...(p.gairatLambda !== undefined ? { gairatLambda: p.gairatLambda } : {}),
     ...(p.marginWeight !== undefined ? { marginWeight: p.marginWeight } : {}),
     ...(p.marginCap !== undefined ? { marginCap: p.marginCap } : {}),
+    ...(p.arAtWeight !== undefined ? { arAtWeight: p.arAtWeight } : {}),
   };
 }
 
@@ -95,7 +96,8 @@ export function trainStep(
   let figures: tf.Tensor1D | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const omegaRows = evadingOmega === 'clean' && evading > 0 ? { omegaRows: cleanOmegaRows(n, evading) } : {};
-    const out = ctx.model.forward(both, { training: true, cleanCount: n + evading, ...omegaRows });
+    const representation = objectiveFor(ctx.mode).usesPredictor === true ? { representation: true } : {};
+    const out = ctx.model.forward(both, { training: true, cleanCount: n + evading, ...omegaRows, ...representation });
     const terms = objective({
       mode: ctx.mode,
       out,

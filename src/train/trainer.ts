@@ -14,7 +14,7 @@ import { ParallelPgdAt } from './parallel-step.js';
 import { RunBudget } from './run-budget.js';
 import { RunFiles } from './run-files.js';
 import { objectiveFor } from './objective.js';
-import { loadTeachers, prepareData, resumeRun, startRun, type TrainerState } from './run-setup.js';
+import { loadTeachers, modelOverrides, prepareData, resumeRun, startRun, type TrainerState } from './run-setup.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { attackOf, checkSettings, evasionOf, objectiveParamsOf, type TrainSettings } from './settings.js';
 import { ParallelStepRunner, SerialStepRunner, type StepBatch, type StepRunner } from './step-runner.js';
@@ -124,7 +124,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
         backend: currentBackend(),
         preset: settings.preset,
         variant: settings.variant,
-        overrides: { ...settings.overrides, numClasses: data.all.labelNames.length },
+        overrides: modelOverrides(settings, data.all.labelNames.length),
         mode: settings.mode,
         weightDecay: settings.weightDecay,
         ...objectiveParamsOf(settings),
