@@ -12,7 +12,8 @@ import type { TrainingObjective } from './objective.js';
  *   L_adv = (1/N) Σ_i w̃_i · CE(f(x̃_i), y_i),
  *
  * κ_i the number of the K PGD iterates (start included, final excluded) that still classify
- * x_i correctly (the paper's "least PGD steps"), λ the curve's shift (λ → +∞: plain AT). During
+ * x_i correctly (the paper's "least PGD steps"), λ the curve's shift (λ → +∞: plain AT). The
+ * authors' code writes ⌊K/2⌋ for K/2; the paper's form also serves odd K and K = 1. During
  * the burn-in every weight is 1 (plain AT), as the paper trains the first part of its schedule.
  * L_nat = CE(clean) and α = 0.5 / 0.5 as in pgd-at, so the two modes differ by the weights alone.
  */
