@@ -176,7 +176,7 @@ export function registerTrainCommand(program: Command): void {
     )
     .addOption(new Option('--preset <name>', 'model preset').choices(PRESET_NAMES).default(d.preset))
     .addOption(new Option('--variant <name>', 'network: full AW-Net, static baseline or an ablation').choices(VARIANTS).default(d.variant))
-    .addOption(new Option('--mode <name>', 'objective').choices(TRAIN_MODES).default(d.mode))
+    .addOption(new Option('--mode <name>', 'training objective (docs/training.md, "Objectives")').choices(TRAIN_MODES).default(d.mode))
     .addOption(new Option('--dataset <name>', 'training data').choices(DATASET_NAMES).default(d.dataset))
     .option('--data-dir <dir>', `dataset directory (defaults: fashion-mnist ${FASHION_MNIST_DEFAULT_DIR}, cifar10 ./${CIFAR10_DEFAULT_DIR}; image-folder needs one)`)
     .option('--limit <n>', 'use only the first N training images (smoke runs)', positiveInt)
@@ -271,13 +271,13 @@ export function registerTrainCommand(program: Command): void {
     )
     .option('--gairat-burn-in <x>', "GAIRAT: share of the run's steps trained as plain PGD-AT before the reweighting starts (0 to 1)", nonNegativeNumber, d.gairatBurnIn)
     .option('--margin-weight <x>', 'margin: weight μ of the average-margin term μ·mean(max(0, τ − logit margin)) on the adversarial rows', nonNegativeNumber, d.marginWeight)
+    .option('--margin-cap <x>', 'margin: the logit margin τ (true-class logit minus the largest other) up to which the term pushes each row', nonNegativeNumber, d.marginCap)
     .option(
       '--ar-at-weight <x>',
       "AR-AT: weight γ of the asymmetric invariance term −cos(h(z_adv), stop-gradient(z_clean)) on the pooled features (h: a training-only predictor head)",
       nonNegativeNumber,
       d.arAtWeight,
     )
-    .option('--margin-cap <x>', 'margin: the logit margin τ (true-class logit minus the largest other) up to which the term pushes each row', nonNegativeNumber, d.marginCap)
     .option(
       '--type-smoothing <x>',
       "label smoothing of the router's type targets (clean 1 − x/2, adversarial x/2): keeps P(clean) from saturating, so attacks keep its gradient",
