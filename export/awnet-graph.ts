@@ -237,10 +237,10 @@ class AwnetGraph {
     return this.g.op('Unsqueeze', [coefficients, this.g.int64s('axes', [2, 3])]);
   }
 
-  /** Variables the graph never read, beyond those the variant legitimately ignores. */
+  /** Variables the graph never read, beyond those the variant legitimately ignores and the training-only predictor head. */
   unexpectedUnused(): string[] {
     const ignoresAdv = this.spec.features.inferenceMix === 'clean';
-    return this.weights.unused().filter((n) => !(ignoresAdv && /\/adv\//.test(n)));
+    return this.weights.unused().filter((n) => !(ignoresAdv && /\/adv\//.test(n)) && !n.startsWith('predictor/'));
   }
 }
 

@@ -56,6 +56,11 @@ interface RawOptions {
   benignKinds: CorruptionKind[];
   matchedNoiseShare: number;
   beta: number;
+  gairatLambda: number;
+  gairatBurnIn: number;
+  marginWeight: number;
+  marginCap: number;
+  arAtWeight: number;
   typeSmoothing: number;
   seed: number;
   augment: boolean;
@@ -146,6 +151,11 @@ function settingsFrom(o: RawOptions): TrainSettings {
     benignKinds: o.benignKinds,
     matchedNoiseShare: o.matchedNoiseShare,
     tradesBeta: o.beta,
+    gairatLambda: o.gairatLambda,
+    gairatBurnIn: o.gairatBurnIn,
+    marginWeight: o.marginWeight,
+    marginCap: o.marginCap,
+    arAtWeight: o.arAtWeight,
     typeSmoothing: o.typeSmoothing,
     seed: o.seed,
     augment: o.augment,
@@ -169,7 +179,7 @@ export function registerTrainCommand(program: Command): void {
     )
     .addOption(new Option('--preset <name>', 'model preset').choices(PRESET_NAMES).default(d.preset))
     .addOption(new Option('--variant <name>', 'network: full AW-Net, static baseline or an ablation').choices(VARIANTS).default(d.variant))
-    .addOption(new Option('--mode <name>', 'objective').choices(TRAIN_MODES).default(d.mode))
+    .addOption(new Option('--mode <name>', 'training objective (docs/training.md, "Objectives")').choices(TRAIN_MODES).default(d.mode))
     .addOption(new Option('--dataset <name>', 'training data').choices(DATASET_NAMES).default(d.dataset))
     .option('--data-dir <dir>', `dataset directory (defaults: fashion-mnist ${FASHION_MNIST_DEFAULT_DIR}, cifar10 ./${CIFAR10_DEFAULT_DIR}; image-folder needs one)`)
     .option('--limit <n>', 'use only the first N training images (smoke runs)', positiveInt)
@@ -256,6 +266,22 @@ export function registerTrainCommand(program: Command): void {
     )
     .option('--beta <x>', 'TRADES β (weight of the KL term)', nonNegativeNumber, d.tradesBeta)
     .option(
+      '--gairat-lambda <x>',
+      'GAIRAT λ in [-10, 10]: each adversarial row weighs (1 + tanh(λ + 5·(1 − 2κ/K)))/2, normalised over the batch, κ the attack steps it survived ' +
+        '(larger λ: flatter weights)',
+      number,
+      d.gairatLambda,
+    )
+    .option('--gairat-burn-in <x>', "GAIRAT: share of the run's steps trained as plain PGD-AT before the reweighting starts (0 to 1)", nonNegativeNumber, d.gairatBurnIn)
+    .option('--margin-weight <x>', 'margin: weight μ of the average-margin term μ·mean(max(0, τ − logit margin)) on the adversarial rows', nonNegativeNumber, d.marginWeight)
+    .option('--margin-cap <x>', 'margin: the logit margin τ (true-class logit minus the largest other) up to which the term pushes each row', nonNegativeNumber, d.marginCap)
+    .option(
+      '--ar-at-weight <x>',
+      "AR-AT: weight γ of the asymmetric invariance term −cos(h(z_adv), stop-gradient(z_clean)) on the pooled features (h: a training-only predictor head)",
+      nonNegativeNumber,
+      d.arAtWeight,
+    )
+    .option(
       '--type-smoothing <x>',
       "label smoothing of the router's type targets (clean 1 − x/2, adversarial x/2): keeps P(clean) from saturating, so attacks keep its gradient",
       nonNegativeNumber,
@@ -268,7 +294,7 @@ export function registerTrainCommand(program: Command): void {
       '--workers <n>',
       'worker threads sharing each step, one backend (one core) each: the batch is split into shards whose PGD attack and gradients run in parallel, ' +
         'and the main thread applies the averaged update. Shards are batch-normalised separately (as in ordinary data-parallel training), ' +
-        'so --workers 2 is not bit-identical to --workers 1; a --resume may change it. Not with --mode mtard',
+        'so --workers 2 is not bit-identical to --workers 1; a --resume may change it. With --mode mtard every worker loads both teachers',
       positiveInt,
       d.workers,
     )

@@ -19,6 +19,8 @@
  *   router/type/bias                                [2]
  *   router/signal/<j>/kernel                        [F, C_out(j)]  j = index of the dynamic conv
  *   router/signal/<j>/bias                          [C_out(j)]
+ *   predictor/fc1/kernel, predictor/fc1/bias         [C_last, P], [P]   only with `predictor` P (training-only)
+ *   predictor/fc2/kernel, predictor/fc2/bias         [P, C_last], [C_last]
  *
  * <net> is `main` (the dynamic-weight sub-network) or `router` (the feature extractor D).
  * <bn-vars> is `gamma`, `beta`, `moving_mean`, `moving_variance` (all [C]) for a single BN,
@@ -150,6 +152,8 @@ export interface ArchitectureSpec {
   readonly classifier: DenseSpec;
   readonly router: RouterSpec | null;
   readonly dynamicConvs: readonly DynamicConvInfo[];
+  /** The training-only predictor head fc2(relu(fc1(·))) on the pooled features, or null. */
+  readonly predictor: { readonly fc1: DenseSpec; readonly fc2: DenseSpec } | null;
 }
 
 function networkSpec(
@@ -241,7 +245,14 @@ export function architecture(config: ArchConfig): ArchitectureSpec {
       signalHeads: dynamicConvs.map((d) => ({ name: d.signalName, inFeatures: featureSize, outFeatures: d.outChannels })),
     };
   }
-  return { features, main, classifier, router, dynamicConvs };
+  const predictor =
+    config.predictor === undefined
+      ? null
+      : {
+          fc1: { name: 'predictor/fc1', inFeatures: lastWidth, outFeatures: config.predictor },
+          fc2: { name: 'predictor/fc2', inFeatures: config.predictor, outFeatures: lastWidth },
+        };
+  return { features, main, classifier, router, dynamicConvs, predictor };
 }
 
 /** The dynamic convolutions of a configuration, in signal-head order. */

@@ -30,6 +30,7 @@ export class AwNet implements Model {
   readonly main: ResNet;
   readonly classifier: Dense;
   readonly router: Router | null;
+  readonly predictor: { readonly fc1: Dense; readonly fc2: Dense } | null;
   private readonly store: VariableStore;
   private readonly mean: tf.Tensor1D;
   private readonly invStd: tf.Tensor1D;
@@ -42,6 +43,8 @@ export class AwNet implements Model {
     this.main = new ResNet(this.store, this.spec.main, seed, momentum);
     this.classifier = new Dense(this.store, this.spec.classifier, seed);
     this.router = this.spec.router ? new Router(this.store, this.spec.router, this.config.beta, seed, momentum) : null;
+    const p = this.spec.predictor;
+    this.predictor = p ? { fc1: new Dense(this.store, p.fc1, seed), fc2: new Dense(this.store, p.fc2, seed) } : null;
     const { mean, std } = this.config.normalization;
     this.mean = tf.keep(tf.tensor1d([...mean]));
     this.invStd = tf.keep(tf.tensor1d(std.map((s) => 1 / s)));
@@ -87,8 +90,12 @@ export class AwNet implements Model {
       const own = this.spec.features.dynamic && routed ? routed.omegas.map((o) => heldOmega(o, hold)) : null;
       const omegas = own && pick ? own.map((o) => tf.matMul(pick, o) as tf.Tensor2D) : own;
       const { features } = this.main.apply(xn, ctx, omegas);
-      const logits = this.classifier.apply(tf.mean(features, [1, 2]) as tf.Tensor2D);
-      return { logits, typeLogits: routed?.typeLogits ?? null, pClean: routed?.pClean ?? null };
+      const embedding = tf.mean(features, [1, 2]) as tf.Tensor2D;
+      const logits = this.classifier.apply(embedding);
+      const result = { logits, typeLogits: routed?.typeLogits ?? null, pClean: routed?.pClean ?? null };
+      if (!options.representation) return result;
+      const p = this.predictor;
+      return { ...result, embedding, ...(p ? { prediction: p.fc2.apply(tf.relu(p.fc1.apply(embedding)) as tf.Tensor2D) } : {}) };
     });
   }
 

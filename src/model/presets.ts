@@ -44,6 +44,7 @@ export interface ConfigOverrides {
   readonly numClasses?: number;
   readonly bnMomentum?: number;
   readonly hold?: RouterHold;
+  readonly predictor?: number;
 }
 
 /** A validated, frozen configuration: a preset, a variant and optional overrides. */
@@ -63,6 +64,7 @@ export function buildConfig(preset: string, variant: Variant = 'awnet', override
     beta: overrides.beta ?? base.beta,
     ...(overrides.bnMomentum !== undefined ? { bnMomentum: overrides.bnMomentum } : {}),
     ...(overrides.hold !== undefined ? { hold: overrides.hold } : {}),
+    ...(overrides.predictor !== undefined ? { predictor: overrides.predictor } : {}),
   };
   return validateConfig(config);
 }
@@ -129,6 +131,7 @@ export function validateConfig(config: ArchConfig): ArchConfig {
     fail(`bnMomentum must be in [0, 1), got ${String(config.bnMomentum)}`);
   }
   if (config.hold !== undefined) checkHold(config.hold, config.variant);
+  if (config.predictor !== undefined && !isPositiveInt(config.predictor)) fail(`predictor must be a positive integer, got ${String(config.predictor)}`);
   checkBackbone('main', config.main);
   checkBackbone('router', config.router);
   return deepFreeze(structuredClone(config));

@@ -46,6 +46,11 @@ export interface ArchConfig {
   readonly bnMomentum?: number;
   /** How far the router may steer the network at inference; absent: as far as it likes. */
   readonly hold?: RouterHold;
+  /**
+   * Hidden width of a training-only predictor head on the pooled features (AR-AT's h); absent:
+   * none. Inference and the exported graph never use it.
+   */
+  readonly predictor?: number;
 }
 
 /**
@@ -75,6 +80,8 @@ export interface ForwardOptions {
    * omegaRows[i] instead of its own (router-evading rows take their clean image's ω).
    */
   readonly omegaRows?: Int32Array;
+  /** Also return the pooled features and, with a predictor head, its output (ForwardResult.embedding / .prediction). */
+  readonly representation?: boolean;
 }
 
 export interface ForwardResult {
@@ -84,6 +91,10 @@ export interface ForwardResult {
   readonly typeLogits: tf.Tensor2D | null;
   /** [N] router P(clean); null for `static`. */
   readonly pClean: tf.Tensor1D | null;
+  /** [N, C_last] the globally pooled features the classifier reads; only with `representation`. */
+  readonly embedding?: tf.Tensor2D;
+  /** [N, C_last] the predictor head on `embedding`; only with `representation` and a predictor. */
+  readonly prediction?: tf.Tensor2D;
 }
 
 /**

@@ -3,22 +3,24 @@ import type { ConfigOverrides } from '../model/presets.js';
 import type { Model, Variant } from '../model/types.js';
 import type { BackendName } from '../tf/backend.js';
 import type { TrainMode } from './modes.js';
+import type { ObjectiveParams } from './objective.js';
 import type { StepFigures } from './train-step.js';
 import type { RouterEvasion, TrainingAttack } from './training-attack.js';
 
 // Messages between ParallelPgdAt (parallel-step.ts) and its workers (parallel-worker.ts).
 
 /** What a worker needs to rebuild the model (functions cannot cross threads). */
-export interface ParallelSetup {
+export interface ParallelSetup extends ObjectiveParams {
   readonly backend: BackendName;
   readonly preset: string;
   readonly variant: Variant;
   /** Architecture overrides (numClasses included) of the model being trained; none: the preset's. */
   readonly overrides?: ConfigOverrides;
-  /** Objective; default 'pgd-at'. MTARD (teachers) is not supported by the workers. */
-  readonly mode?: Exclude<TrainMode, 'mtard'>;
+  /** Objective; default 'pgd-at'. */
+  readonly mode?: TrainMode;
+  /** Checkpoint directories of MTARD's clean and robust teachers, which every worker loads for itself. */
+  readonly teachers?: { readonly clean: string; readonly adv: string };
   readonly weightDecay: number;
-  readonly tradesBeta: number;
   /** Label smoothing of the router's type targets; default 0. */
   readonly typeSmoothing?: number;
 }
@@ -36,6 +38,8 @@ export interface ShardTask {
   readonly seed: number;
   /** Objective weights; default initialAlpha(mode). */
   readonly alpha?: { readonly alphaNat: number; readonly alphaAdv: number };
+  /** GAIRAT: false during its burn-in; default true. */
+  readonly reweight?: boolean;
 }
 
 export type ToParallelWorker = ShardTask | { readonly type: 'stop' };

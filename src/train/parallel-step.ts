@@ -6,9 +6,9 @@ import type { RouterEvasion, TrainingAttack } from './training-attack.js';
 import { sortedVariables, type FromParallelWorker, type ParallelSetup, type ShardTask } from './parallel-protocol.js';
 
 /**
- * A data-parallel PGD-AT step over worker threads, each with its own tfjs backend and
- * copy of the model (the wasm backend computes on one thread, so N workers use N
- * cores). Per step: the main model's variables go to every worker; each attacks its
+ * A data-parallel adversarial-training step (any objective; MTARD's workers load its
+ * teachers) over worker threads, each with its own tfjs backend and copy of the model (the
+ * wasm backend computes on one thread, so N workers use N cores). Per step: the main model's variables go to every worker; each attacks its
  * shard and runs the trainer's own trainStep on [clean; adversarial] with an optimiser
  * that only records the gradients; the main thread applies their mean with its real
  * optimiser and takes the mean of the workers' BN running statistics.
@@ -23,6 +23,8 @@ export interface ShardOptions {
   readonly evasion: RouterEvasion;
   readonly seed: number;
   readonly alpha?: { readonly alphaNat: number; readonly alphaAdv: number };
+  /** GAIRAT: false during its burn-in; default true. */
+  readonly reweight?: boolean;
 }
 
 export interface ParallelStepResult {

@@ -1,10 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { loadCheckpoint } from '../model/checkpoint.js';
 import { buildConfig, createModel } from '../model/index.js';
 import type { Model } from '../model/types.js';
 import { initBackend } from '../tf/backend.js';
 import { initialAlpha } from './objective.js';
-import { decayingVariables, trainStep, type StepContext } from './train-step.js';
+import { decayingVariables, objectiveParams, trainStep, type StepContext } from './train-step.js';
 import { adversarialRows } from './training-attack.js';
 import { sortedVariables, type FromParallelWorker, type ParallelSetup, type ShardTask, type ToParallelWorker } from './parallel-protocol.js';
 
@@ -40,11 +41,12 @@ function runShard(model: Model, ctx: StepContext, capture: GradientCapture, deca
   const labels = tf.tensor1d(task.labels, 'int32');
   try {
     const t0 = performance.now();
-    const { xAdv, evading } =
-      task.attack.eps === 0 ? { xAdv: tf.clone(x), evading: 0 } : adversarialRows(model, x, labels, ctx.mode, task.attack, task.evasion, task.seed);
+    const { xAdv, evading, kappa } =
+      task.attack.eps === 0 ? { xAdv: tf.clone(x), evading: 0, kappa: null } : adversarialRows(model, x, labels, ctx.mode, task.attack, task.evasion, task.seed);
     const t1 = performance.now();
     capture.captured.clear();
-    const figures = trainStep(ctx, x, xAdv, labels, task.alpha ?? initialAlpha(ctx.mode), decaying, evading, task.evasion.omega);
+    const survival = { kappa, attackSteps: task.attack.steps, reweight: task.reweight ?? true };
+    const figures = trainStep(ctx, x, xAdv, labels, task.alpha ?? initialAlpha(ctx.mode), decaying, evading, task.evasion.omega, survival);
     xAdv.dispose();
     const t2 = performance.now();
     const trainable = variables.filter(([, v]) => v.trainable);
@@ -78,10 +80,24 @@ async function main(): Promise<void> {
   const model = createModel(buildConfig(setup.preset, setup.variant, setup.overrides ?? {}), 0);
   const decaying = decayingVariables(model);
   const capture = new GradientCapture();
-  const ctx: StepContext = { model, optimizer: capture, mode: setup.mode ?? 'pgd-at', tradesBeta: setup.tradesBeta, typeSmoothing: setup.typeSmoothing ?? 0, weightDecay: setup.weightDecay };
+  // The main thread has checked the teachers against the student before starting the workers.
+  const teachers = setup.teachers
+    ? { clean: (await loadCheckpoint(setup.teachers.clean)).model, adv: (await loadCheckpoint(setup.teachers.adv)).model }
+    : undefined;
+  const ctx: StepContext = {
+    model,
+    optimizer: capture,
+    mode: setup.mode ?? 'pgd-at',
+    ...objectiveParams(setup),
+    typeSmoothing: setup.typeSmoothing ?? 0,
+    weightDecay: setup.weightDecay,
+    ...(teachers ? { teachers } : {}),
+  };
   port.on('message', (message: ToParallelWorker) => {
     if (message.type === 'stop') {
       model.dispose();
+      teachers?.clean.dispose();
+      teachers?.adv.dispose();
       port.close();
       return;
     }

@@ -4,12 +4,13 @@ import { splitTrainVal, stepsPerEpoch } from '../data/split.js';
 import type { Dataset } from '../data/types.js';
 import { createModel } from '../model/awnet.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { buildConfig } from '../model/presets.js';
+import { buildConfig, type ConfigOverrides } from '../model/presets.js';
 import type { ArchConfig, Model } from '../model/types.js';
 import { AdaptiveAlpha, type AdaptiveAlphaState } from './adaptive-alpha.js';
 import { ZERO_SUMS, type EpochRecord, type EpochSums } from './epoch-stats.js';
 import { TrainError } from './errors.js';
-import { initialAlpha } from './objective.js';
+import { initialAlpha, objectiveFor } from './objective.js';
+import { predictorWidth } from './objective-ar-at.js';
 import { createOptimizer } from './optimizer.js';
 import type { RunFiles } from './run-files.js';
 import { defaultValSize, resumeConflicts, type TrainSettings } from './settings.js';
@@ -121,9 +122,20 @@ export function initialState(settings: TrainSettings): TrainerState {
   };
 }
 
+/**
+ * The architecture of the model a run trains: the command line's overrides, the data's classes
+ * and, for an objective that trains one, the predictor head on the pooled features.
+ */
+export function modelOverrides(settings: TrainSettings, numClasses: number): ConfigOverrides {
+  const overrides = { ...settings.overrides, numClasses };
+  if (objectiveFor(settings.mode).usesPredictor !== true) return overrides;
+  const { main } = buildConfig(settings.preset, settings.variant, overrides);
+  return { ...overrides, predictor: predictorWidth(main.widths[main.widths.length - 1] ?? main.stem) };
+}
+
 /** A fresh model and optimizer for a new run. */
 export function startRun(settings: TrainSettings, data: TrainData): RunStart {
-  const config = buildConfig(settings.preset, settings.variant, { ...settings.overrides, numClasses: data.all.labelNames.length });
+  const config = buildConfig(settings.preset, settings.variant, modelOverrides(settings, data.all.labelNames.length));
   return {
     model: createModel(config, settings.seed),
     optimizer: createOptimizer({ name: settings.optimizer, lr: settings.lr, momentum: settings.momentum }),

@@ -4,7 +4,8 @@ import type { DatasetName } from '../data/types.js';
 import type { ConfigOverrides } from '../model/presets.js';
 import type { Variant } from '../model/types.js';
 import { TrainError } from './errors.js';
-import type { TrainMode } from './modes.js';
+import { OBJECTIVE_DEFAULTS, type TrainMode } from './modes.js';
+import type { ObjectiveParams } from './objective.js';
 import type { OptimizerName } from './optimizer.js';
 import type { LrScheduleName } from './schedule.js';
 import { trainingAttack, type EvasionOmega, type RouterEvasion, type TrainingAttack, type TrainingAttackName } from './training-attack.js';
@@ -60,6 +61,14 @@ export interface TrainSettings {
   /** Share of each batch's clean rows given the training attack's random start alone (uniform ±attackNoise), still labelled clean. */
   readonly matchedNoiseShare: number;
   readonly tradesBeta: number;
+  /** GAIRAT's λ and the share of the run's steps trained as plain PGD-AT before it reweights. */
+  readonly gairatLambda: number;
+  readonly gairatBurnIn: number;
+  /** The average-margin regulariser's weight μ and margin cap τ (objective-margin.ts). */
+  readonly marginWeight: number;
+  readonly marginCap: number;
+  /** AR-AT's γ (objective-ar-at.ts). */
+  readonly arAtWeight: number;
   /** Label smoothing of the router's type targets (0: hard labels). */
   readonly typeSmoothing: number;
   readonly seed: number;
@@ -99,6 +108,7 @@ export const TRAIN_DEFAULTS = {
   weightDecay: 5e-4,
   attackSteps: 5,
   tradesBeta: 6,
+  ...OBJECTIVE_DEFAULTS,
   seed: 1,
   valPgdSize: 500,
   valAttackSteps: 10,
@@ -178,9 +188,6 @@ export function checkSettings(s: TrainSettings): void {
   if (s.workers > s.batchSize) {
     throw new TrainError('TRAIN_BAD_OPTION', `--workers ${s.workers} exceeds --batch-size ${s.batchSize}; each worker needs at least one image per step`);
   }
-  if (s.workers > 1 && s.mode === 'mtard') {
-    throw new TrainError('TRAIN_BAD_OPTION', '--workers > 1 supports --mode pgd-at and trades, not mtard (its teachers run in the main thread); use --workers 1');
-  }
   if (s.limit !== null) requireInt('--limit', s.limit, 1);
   requireNumber('--lr', s.lr, Number.MIN_VALUE);
   requireNumber('--momentum', s.momentum, 0, 0.999);
@@ -188,6 +195,12 @@ export function checkSettings(s: TrainSettings): void {
   requireNumber('--eps', s.eps, 0, 1);
   requireNumber('--attack-step-size', s.attackStepSize, 0, 1);
   requireNumber('--beta', s.tradesBeta, 0);
+  // Beyond ±10, tanh(λ ± 5) is flat: every weight would be the same.
+  requireNumber('--gairat-lambda', s.gairatLambda, -10, 10);
+  requireNumber('--gairat-burn-in', s.gairatBurnIn, 0, 1);
+  requireNumber('--margin-weight', s.marginWeight, 0, 100);
+  requireNumber('--margin-cap', s.marginCap, 0, 100);
+  requireNumber('--ar-at-weight', s.arAtWeight, 0, 1000);
   requireNumber('--type-smoothing', s.typeSmoothing, 0, 0.5);
   requireNumber('--attack-noise', s.attackNoise, 0, 1);
   requireNumber('--evasion-share', s.evasionShare, 0, 1);
@@ -227,6 +240,11 @@ export function checkSettings(s: TrainSettings): void {
   if (s.mode !== 'mtard' && (s.teacherClean !== null || s.teacherAdv !== null)) {
     throw new TrainError('TRAIN_BAD_OPTION', `--teacher-clean/--teacher-adv only apply to --mode mtard, not ${s.mode}`);
   }
+}
+
+/** The objective settings these settings describe (what every step and worker needs). */
+export function objectiveParamsOf(s: TrainSettings): ObjectiveParams {
+  return { tradesBeta: s.tradesBeta, gairatLambda: s.gairatLambda, marginWeight: s.marginWeight, marginCap: s.marginCap, arAtWeight: s.arAtWeight };
 }
 
 /** The training attack these settings describe. */

@@ -15,6 +15,8 @@ export interface StepRequest {
   readonly evasion: RouterEvasion;
   readonly seed: number;
   readonly alpha: { readonly alphaNat: number; readonly alphaAdv: number };
+  /** GAIRAT: false during its burn-in (every row weighs the same); default true. */
+  readonly reweight?: boolean;
 }
 
 /**
@@ -39,12 +41,13 @@ export class SerialStepRunner implements StepRunner {
     const x = tf.tensor4d(batch.images, [batch.count, height, width, channels]);
     const y = tf.tensor1d(batch.labels, 'int32');
     try {
-      const { xAdv, evading } =
+      const { xAdv, evading, kappa } =
         request.attack.eps === 0
-          ? { xAdv: tf.clone(x), evading: 0 }
+          ? { xAdv: tf.clone(x), evading: 0, kappa: null }
           : adversarialRows(this.ctx.model, x, y, this.ctx.mode, request.attack, request.evasion, request.seed);
       try {
-        return Promise.resolve(trainStep(this.ctx, x, xAdv, y, request.alpha, this.decaying, evading, request.evasion.omega));
+        const survival = { kappa, attackSteps: request.attack.steps, reweight: request.reweight ?? true };
+        return Promise.resolve(trainStep(this.ctx, x, xAdv, y, request.alpha, this.decaying, evading, request.evasion.omega, survival));
       } finally {
         xAdv.dispose();
       }

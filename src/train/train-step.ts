@@ -2,20 +2,29 @@ import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/types.js';
 import { correctCount } from './losses.js';
 import type { TrainMode } from './modes.js';
-import { objective } from './objective.js';
+import { objective, objectiveFor, type ObjectiveParams } from './objective.js';
 import { addWeightDecay, decays } from './optimizer.js';
 import type { EvasionOmega } from './training-attack.js';
 
-export interface StepContext {
+export interface StepContext extends ObjectiveParams {
   readonly model: Model;
   readonly optimizer: tf.Optimizer;
   readonly mode: TrainMode;
-  readonly tradesBeta: number;
   /** Label smoothing of the router's type targets; default 0. */
   readonly typeSmoothing?: number;
   readonly weightDecay: number;
   /** MTARD teachers, run in inference mode. */
   readonly teachers?: { readonly clean: Model; readonly adv: Model };
+}
+
+/** What the attack and the schedule tell the objective about this step (GAIRAT). */
+export interface StepSurvival {
+  /** κ per adversarial row (AdversarialRows.kappa); null: not counted. */
+  readonly kappa: Float32Array | null;
+  /** The attack's step count K. */
+  readonly attackSteps: number;
+  /** False during GAIRAT's burn-in. */
+  readonly reweight: boolean;
 }
 
 /** Figures of one step, as plain numbers (means over the batch; counts of rows). */
@@ -36,6 +45,17 @@ export function cleanOmegaRows(n: number, evading: number): Int32Array {
   const rows = Int32Array.from({ length: 2 * n }, (_, i) => i);
   for (let j = 0; j < evading; j++) rows[n + j] = j;
   return rows;
+}
+
+/** The objective settings of a context (or any object that carries them), nothing else. */
+export function objectiveParams(p: ObjectiveParams): ObjectiveParams {
+  return {
+    tradesBeta: p.tradesBeta,
+    ...(p.gairatLambda !== undefined ? { gairatLambda: p.gairatLambda } : {}),
+    ...(p.marginWeight !== undefined ? { marginWeight: p.marginWeight } : {}),
+    ...(p.marginCap !== undefined ? { marginCap: p.marginCap } : {}),
+    ...(p.arAtWeight !== undefined ? { arAtWeight: p.arAtWeight } : {}),
+  };
 }
 
 /** tfjs variable name → variable, for the variables that take weight decay. */
@@ -62,8 +82,10 @@ export function trainStep(
   decaying: ReadonlyMap<string, tf.Variable>,
   evading = 0,
   evadingOmega: EvasionOmega = 'own',
+  survival?: StepSurvival,
 ): StepFigures {
   const n = x.shape[0];
+  const kappa = survival?.kappa ? tf.tensor1d(survival.kappa) : null;
   const teacherLogits = ctx.teachers
     ? tf.tidy(() => ({
         clean: ctx.teachers!.clean.forward(x, { training: false }).logits,
@@ -74,7 +96,8 @@ export function trainStep(
   let figures: tf.Tensor1D | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const omegaRows = evadingOmega === 'clean' && evading > 0 ? { omegaRows: cleanOmegaRows(n, evading) } : {};
-    const out = ctx.model.forward(both, { training: true, cleanCount: n + evading, ...omegaRows });
+    const representation = objectiveFor(ctx.mode).usesPredictor === true ? { representation: true } : {};
+    const out = ctx.model.forward(both, { training: true, cleanCount: n + evading, ...omegaRows, ...representation });
     const terms = objective({
       mode: ctx.mode,
       out,
@@ -82,9 +105,11 @@ export function trainStep(
       cleanCount: n,
       alphaNat: alpha.alphaNat,
       alphaAdv: alpha.alphaAdv,
-      tradesBeta: ctx.tradesBeta,
+      ...objectiveParams(ctx),
       typeSmoothing: ctx.typeSmoothing ?? 0,
       ...(teacherLogits ? { teacherCleanLogits: teacherLogits.clean, teacherAdvLogits: teacherLogits.adv } : {}),
+      ...(kappa !== null && survival ? { kappa, attackSteps: survival.attackSteps } : {}),
+      ...(survival ? { reweight: survival.reweight } : {}),
     });
     // Read-outs that need no gradient, gathered into one tensor so one download serves all.
     figures = tf.keep(
@@ -112,6 +137,7 @@ export function trainStep(
   ctx.optimizer.applyGradients(grads);
   tf.dispose([value, both, ...Object.values(grads)]);
   if (teacherLogits) tf.dispose([teacherLogits.clean, teacherLogits.adv]);
+  kappa?.dispose();
   const f = figures!.dataSync();
   figures!.dispose();
   return {

@@ -13,9 +13,10 @@ import { disposeOptimizer, setLearningRate } from './optimizer.js';
 import { ParallelPgdAt } from './parallel-step.js';
 import { RunBudget } from './run-budget.js';
 import { RunFiles } from './run-files.js';
-import { loadTeachers, prepareData, resumeRun, startRun, type TrainerState } from './run-setup.js';
+import { objectiveFor } from './objective.js';
+import { loadTeachers, modelOverrides, prepareData, resumeRun, startRun, type TrainerState } from './run-setup.js';
 import { learningRate, type LrSchedule } from './schedule.js';
-import { attackOf, checkSettings, evasionOf, type TrainSettings } from './settings.js';
+import { attackOf, checkSettings, evasionOf, objectiveParamsOf, type TrainSettings } from './settings.js';
 import { ParallelStepRunner, SerialStepRunner, type StepBatch, type StepRunner } from './step-runner.js';
 import type { StepFigures } from './train-step.js';
 import { catastrophicOverfitting, robustnessCollapse, validate } from './validate.js';
@@ -108,18 +109,27 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
       freezeInOptimizer(optimizer, frozen);
       log(`frozen: ${frozen.size} of ${model.trainableVariables().length} trainable variables (${settings.freeze.join(', ')})`);
     }
-    if (settings.mode === 'mtard') teachers = await loadTeachers(settings, model);
-    const ctx = { model, optimizer, mode: settings.mode, tradesBeta: settings.tradesBeta, typeSmoothing: settings.typeSmoothing, weightDecay: settings.weightDecay, ...(teachers ? { teachers } : {}) };
-    if (settings.workers > 1 && settings.mode !== 'mtard') {
+    if (objectiveFor(settings.mode).needsTeachers) teachers = await loadTeachers(settings, model);
+    const ctx = {
+      model,
+      optimizer,
+      mode: settings.mode,
+      ...objectiveParamsOf(settings),
+      typeSmoothing: settings.typeSmoothing,
+      weightDecay: settings.weightDecay,
+      ...(teachers ? { teachers } : {}),
+    };
+    if (settings.workers > 1) {
       const parallel = await ParallelPgdAt.start(settings.workers, {
         backend: currentBackend(),
         preset: settings.preset,
         variant: settings.variant,
-        overrides: { ...settings.overrides, numClasses: data.all.labelNames.length },
+        overrides: modelOverrides(settings, data.all.labelNames.length),
         mode: settings.mode,
         weightDecay: settings.weightDecay,
-        tradesBeta: settings.tradesBeta,
+        ...objectiveParamsOf(settings),
         typeSmoothing: settings.typeSmoothing,
+        ...(teachers ? { teachers: { clean: settings.teacherClean!, adv: settings.teacherAdv! } } : {}),
       });
       runner = new ParallelStepRunner(parallel, ctx);
       log(`training on ${settings.workers} worker threads (each batch split into ${settings.workers} shards)`);
@@ -212,6 +222,8 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
           evasion,
           seed: hashSeed(settings.seed, 0xad, epoch, step),
           alpha: { alphaNat: alpha.alphaNat, alphaAdv: alpha.alphaAdv },
+          // GAIRAT's burn-in: a share of the planned steps (re-planned with a time budget).
+          reweight: state.globalStep >= settings.gairatBurnIn * totalSteps,
         });
         if (!Number.isFinite(figures.loss)) {
           throw new TrainError(
@@ -219,7 +231,7 @@ export async function train(settings: TrainSettings, options: { resume: boolean;
             `the loss became ${figures.loss} at epoch ${epoch + 1} step ${step + 1} (lr ${lr.toPrecision(3)}); lower --lr or resume from ${files.latest}`,
           );
         }
-        if (settings.mode === 'mtard') alpha.update(figures.lossNat, figures.lossAdv);
+        if (objectiveFor(settings.mode).adaptiveAlpha) alpha.update(figures.lossNat, figures.lossAdv);
         const elapsed = (performance.now() - t0) / 1000;
         sums = accumulate(sums, figures, elapsed);
         state = { ...state, epoch, stepInEpoch: step + 1, globalStep: state.globalStep + 1, sums };

@@ -5,6 +5,7 @@ import { Rng } from '../data/rng.js';
 import type { ForwardResult, Model } from '../model/types.js';
 import { perSampleKl } from './losses.js';
 import type { TrainMode } from './modes.js';
+import { objectiveFor } from './objective.js';
 
 /**
  * How training examples are attacked. All three are signed-gradient ascent from a uniform
@@ -110,11 +111,18 @@ export interface AdversarialRows {
   readonly xAdv: tf.Tensor4D;
   /** Leading rows of xAdv that are router-evading (they train the clean-statistics path). */
   readonly evading: number;
+  /**
+   * Per row, how many of the attack's iterates (the random start included, the final one not)
+   * the model still classified correctly: GAIRAT's κ, in [0, steps]. Null unless the mode's
+   * objective asks for it (TrainingObjective.countsSurvivedSteps).
+   */
+  readonly kappa: Float32Array | null;
 }
 
 /**
  * The adversarial half of a training batch, against the whole model in inference mode.
- * PGD-AT and MTARD ascend the cross-entropy on the labels, TRADES KL(P(x) ‖ P(x_adv)); rows
+ * Each mode's attack ascends its objective's AttackLoss: the cross-entropy on the labels, or
+ * (TRADES) KL(P(x) ‖ P(x_adv)); rows
  * with λ > 0 add λ·log P(clean). Deterministic for a given seed.
  */
 export function adversarialRows(
@@ -132,9 +140,14 @@ export function adversarialRows(
   const lambdas = evading > 0 ? tf.tensor1d(rowLambdas(n, evading, evasion.lambdas, seed ^ 0x5a5a)) : null;
   const ownStep = evading > 0 && evasion.stepSize !== undefined && evasion.stepSize !== attack.stepSize;
   const step: tf.Tensor | number = ownStep ? tf.tensor4d(rowStepSizes(n, evading, attack, evasion), [n, 1, 1, 1]) : attack.stepSize;
-  const cleanLogits = mode === 'trades' ? tf.tidy(() => model.forward(x, { training: false }).logits) : null;
+  const modeObjective = objectiveFor(mode);
+  const cleanLogits = modeObjective.attackLoss === 'kl-from-clean' ? tf.tidy(() => model.forward(x, { training: false }).logits) : null;
+  // κ is read from the forward each gradient already runs, so counting costs no extra pass.
+  const kappa = modeObjective.countsSurvivedSteps ? new Float32Array(n) : null;
+  const last: { survived: tf.Tensor1D | null } = { survived: null };
   const objective = (out: ForwardResult): tf.Scalar =>
     tf.tidy(() => {
+      if (kappa !== null) last.survived = tf.keep(tf.cast(tf.equal(tf.argMax(out.logits, 1), tf.cast(labels, 'int32')), 'float32') as tf.Tensor1D);
       const main = cleanLogits !== null ? perSampleKl(cleanLogits, out.logits) : perSampleCrossEntropy(out.logits, labels);
       const logP = lambdas !== null ? perSampleLogPClean(out) : null;
       return tf.sum(logP === null ? main : tf.add(main, tf.mul(lambdas!, logP))) as tf.Scalar;
@@ -147,13 +160,20 @@ export function adversarialRows(
     const grad = tf.grad((xi: tf.Tensor) => objective(model.forward(xi as tf.Tensor4D, { training: false })));
     for (let i = 0; i < attack.steps; i++) {
       const next = tf.tidy(() => {
-        const moved = tf.add(xAdv, tf.mul(tf.sign(grad(xAdv)), step)) as tf.Tensor4D;
+        const g = grad(xAdv);
+        if (kappa !== null && last.survived !== null) {
+          const rows = last.survived.dataSync();
+          for (let r = 0; r < n; r++) kappa[r]! += rows[r]!;
+          last.survived.dispose();
+          last.survived = null;
+        }
+        const moved = tf.add(xAdv, tf.mul(tf.sign(g), step)) as tf.Tensor4D;
         return attack.project ? projectLinf(moved, x, attack.eps) : (tf.clipByValue(moved, 0, 1) as tf.Tensor4D);
       });
       xAdv.dispose();
       xAdv = next;
     }
-    return { xAdv, evading };
+    return { xAdv, evading, kappa };
   } finally {
     lambdas?.dispose();
     if (typeof step !== 'number') step.dispose();

@@ -143,3 +143,14 @@ test('mixbn-single-bn leaves exactly the BN_adv variables out; awnet uses every 
     assert.deepEqual(weights.unused(), []);
   });
 });
+
+test("a training-only predictor head (AR-AT) stays out of the graph and is the only thing left unused", () => {
+  const model = createModel(buildConfig('fmnist-tiny', 'awnet', { predictor: 16 }), 1);
+  try {
+    const weights = Weights.fromVariables(model.namedVariables());
+    buildModelGraph(model.config, weights, 'g');
+    assert.deepEqual(weights.unused().sort(), ['predictor/fc1/bias', 'predictor/fc1/kernel', 'predictor/fc2/bias', 'predictor/fc2/kernel']);
+  } finally {
+    model.dispose();
+  }
+});

@@ -49,4 +49,22 @@ describe('train command: bad input gives one clear error line', () => {
     assert.equal(missingTeacher.code, 1);
     assert.match(missingTeacher.stderr, /awnet train: .*nope does not exist: neither a checkpoint nor a training run; `npm run awnet -- train --out .*nope` creates the run[\s\S]*\[CHECKPOINT_MISSING\]/);
   });
+
+  it('refuses out-of-range objective options, naming the option, the range and the value, and lists them in --help', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--mode', 'gairat', '--gairat-lambda', '-11'], /awnet train: --gairat-lambda must be a number in \[-10, 10\], got -11[\s\S]*\[TRAIN_BAD_OPTION\]/],
+      [['--mode', 'gairat', '--gairat-burn-in', '1.5'], /awnet train: --gairat-burn-in must be a number in \[0, 1\], got 1\.5[\s\S]*\[TRAIN_BAD_OPTION\]/],
+      [['--mode', 'margin', '--margin-cap', '101'], /awnet train: --margin-cap must be a number in \[0, 100\], got 101[\s\S]*\[TRAIN_BAD_OPTION\]/],
+      [['--mode', 'margin', '--margin-weight', '-1'], /awnet train: option '--margin-weight <x>' argument '-1' is invalid[\s\S]*\[CLI_BAD_USAGE\]/],
+      [['--mode', 'ar-at', '--ar-at-weight', '1001'], /awnet train: --ar-at-weight must be a number in \[0, 1000\], got 1001[\s\S]*\[TRAIN_BAD_OPTION\]/],
+      [['--mode', 'gairt'], /argument 'gairt' is invalid\. Allowed choices are pgd-at, trades, mtard, gairat, margin, ar-at/],
+    ];
+    for (const [i, [args, expected]] of cases.entries()) {
+      const r = await runCli([...base(join(dir, `objective-${i}`)), ...args]);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.stderr, expected);
+    }
+    const help = await runCli(['train', '--help']);
+    for (const option of ['--gairat-lambda', '--gairat-burn-in', '--margin-weight', '--margin-cap', '--ar-at-weight']) assert.match(help.stdout, new RegExp(option));
+  });
 });

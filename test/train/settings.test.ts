@@ -10,6 +10,10 @@ describe('train settings', () => {
     const { typeSmoothing: _smoothing, valSquareQueries: _square, matchedNoiseShare: _matched, ...older } = now;
     assert.deepEqual(resumeConflicts(older as unknown as TrainSettings, now), []);
     assert.deepEqual(resumeConflicts(older as unknown as TrainSettings, { ...now, typeSmoothing: 0.1 }), ['typeSmoothing: checkpoint has 0, command has 0.1']);
+    // The objectives' options came later too: a run from before them resumes at their defaults.
+    const { gairatLambda: _l, gairatBurnIn: _b, marginWeight: _w, marginCap: _c, arAtWeight: _g, ...beforeObjectives } = now;
+    assert.deepEqual(resumeConflicts(beforeObjectives as unknown as TrainSettings, now), []);
+    assert.deepEqual(resumeConflicts(beforeObjectives as unknown as TrainSettings, { ...now, marginCap: 3 }), ['marginCap: checkpoint has 2, command has 3']);
   });
 
   it('names --type-smoothing, --matched-noise-share, --benign-kinds and --val-square-queries when they are out of range', () => {
