@@ -134,7 +134,8 @@ describe('alerting end to end: service + Prometheus + adversarial burst', { skip
       return { pending: pendingAt, firing: alert };
     });
     assert.equal(firing.labels.model, MODEL_NAME);
-    assert.equal(firing.labels.severity, 'critical');
+    assert.equal(firing.labels.severity, 'warning');
+    assert.equal(firing.labels.team, 'security');
     assert.ok(Number(firing.value) > 0.1, `fraction at firing ${firing.value}`);
     t.diagnostic(describeAttack);
     t.diagnostic(`pending after ${((pending - started) / 1000).toFixed(1)} s, firing after ${((Date.now() - started) / 1000).toFixed(1)} s, flagged fraction ${Number(firing.value).toFixed(3)}`);

@@ -68,7 +68,7 @@ interface Hpa {
 
 /** Extra time after the drain deadline for the process to exit and the kubelet to notice. */
 const EXIT_MARGIN_SECONDS = 5;
-const SHARED = ['ConfigMap', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'PrometheusRule', 'Service', 'ServiceMonitor'];
+const SHARED = ['ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'PrometheusRule', 'Service', 'ServiceMonitor'];
 const KINDS: Record<Overlay, string[]> = {
   gpu: [...SHARED, 'ScaledObject'].sort(),
   cpu: [...SHARED, 'ScaledObject'].sort(),
@@ -306,14 +306,15 @@ describe('Kubernetes manifests', () => {
     }
   });
 
-  it('CPU requests cover every inference thread (workers are per model) plus the event loop', () => {
+  it('CPU requests are every inference thread (workers are per model) plus the event loop, no more', () => {
     for (const overlay of OVERLAYS) {
       const config = configOf(overlay);
       const [container] = only<Deployment>(manifests(overlay), 'Deployment').spec.template.spec.containers;
       const threads = config.models.length * config.workers * config.intraOpThreads;
       const request = Number(container?.resources.requests.cpu);
       assert.ok(Number.isFinite(request), `${overlay}: cpu request ${container?.resources.requests.cpu} in whole CPUs`);
-      assert.ok(threads + 1 <= request, `${overlay}: ${config.models.length} models x ${config.workers} workers x ${config.intraOpThreads} threads + 1 > ${request} CPUs requested`);
+      // More would be CPU the pod never uses, and a utilisation target it never reaches.
+      assert.equal(request, threads + 1, `${overlay}: ${config.models.length} models x ${config.workers} workers x ${config.intraOpThreads} threads + 1 != ${request} CPUs requested`);
       assert.ok(request <= Number(container?.resources.limits.cpu), `${overlay}: limit below request`);
     }
   });
@@ -416,13 +417,13 @@ describe('Kubernetes manifests', () => {
       assert.ok(matches(deployment.spec.selector.matchLabels, podLabels));
       const service = only<{ spec: { selector: Record<string, string>; ports: { name: string; targetPort: string }[] } }>(list, 'Service');
       assert.ok(matches(service.spec.selector, podLabels), 'Service selects the pods');
-      assert.deepEqual(service.spec.ports.map((p) => [p.name, p.targetPort]), [['http', 'http']]);
+      assert.deepEqual(service.spec.ports.map((p) => [p.name, p.targetPort]), [['http', 'http'], ['admin', 'admin']]);
       const monitor = only<{ spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } }>(list, 'ServiceMonitor');
       assert.ok(matches(monitor.spec.selector.matchLabels, service.metadata.labels), 'ServiceMonitor selects the Service');
-      assert.deepEqual(monitor.spec.endpoints.map((e) => [e.port, e.path]), [['http', '/metrics']]);
+      assert.deepEqual(monitor.spec.endpoints.map((e) => [e.port, e.path]), [['admin', '/metrics']], 'scraped on the admin port, never the public one');
       // The alert rules and the autoscaler select job="awnet-serve": the Service's name becomes the job label.
       assert.equal(service.metadata.name, 'awnet-serve');
-      const pdb = only<{ spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } }>(list, 'PodDisruptionBudget');
+      const pdb = only<{ spec: { selector: { matchLabels: Record<string, string> } } }>(list, 'PodDisruptionBudget');
       assert.ok(matches(pdb.spec.selector.matchLabels, podLabels), 'PDB selects the pods');
     }
   });
@@ -449,8 +450,6 @@ describe('Kubernetes manifests', () => {
       assert.equal(Number(trigger.metadata.threshold), config.maxBatchSize * config.workers, `${overlay}: threshold`);
       // kube-prometheus-stack's Prometheus Service is named after the release the labels select.
       assert.match(trigger.metadata.serverAddress ?? '', new RegExp(`^http://${KUBE_PROMETHEUS_STACK_SELECTOR.release}-prometheus\\.[a-z0-9-]+\\.svc:9090$`));
-      const pdb = only<{ spec: { minAvailable: number } }>(list, 'PodDisruptionBudget');
-      assert.ok(pdb.spec.minAvailable < scaled.spec.minReplicaCount, 'the PDB still lets a node drain evict one pod');
       assert.ok(scaled.spec.minReplicaCount <= (scaled.spec.fallback?.replicas ?? 0) && (scaled.spec.fallback?.replicas ?? 0) <= scaled.spec.maxReplicaCount);
     }
     assert.equal(only<ScaledObject>(manifests('gpu'), 'ScaledObject').spec.maxReplicaCount, 4, 'one GPU each: the fleet fits a GPU pool');
@@ -467,8 +466,7 @@ describe('Kubernetes manifests', () => {
     const hpa = only<Hpa>(list, 'HorizontalPodAutoscaler');
     assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'awnet-serve' });
     assert.deepEqual(hpa.spec.metrics.map((m) => m.resource?.name), ['cpu']);
-    const pdb = only<{ spec: { minAvailable: number } }>(list, 'PodDisruptionBudget');
-    assert.ok(pdb.spec.minAvailable < hpa.spec.minReplicas && hpa.spec.minReplicas <= hpa.spec.maxReplicas);
+    assert.ok(hpa.spec.minReplicas >= 2 && hpa.spec.minReplicas <= hpa.spec.maxReplicas);
   });
 
   it('the PrometheusRule carries exactly the rules of monitoring/alert-rules.yml, runbook base aside', async () => {

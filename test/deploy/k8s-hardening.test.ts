@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { before, describe, it } from 'node:test';
+import { loadConfig, type Config } from '../../src/server/config.js';
+import { OVERLAYS, only, renderKustomization, type Manifest, type Overlay } from './k8s-render.js';
+import { repoPath } from './repo.js';
+
+interface Container {
+  name: string;
+  ports: { name: string; containerPort: number }[];
+  resources: { requests: Record<string, string> };
+}
+interface Deployment {
+  spec: {
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: {
+        containers: Container[];
+        topologySpreadConstraints?: { topologyKey: string; whenUnsatisfiable: string; maxSkew: number; nodeTaintsPolicy?: string; matchLabelKeys?: string[]; labelSelector: { matchLabels: Record<string, string> } }[];
+      };
+    };
+  };
+}
+interface ConfigMap {
+  data: Record<string, string>;
+}
+interface NetworkPolicy {
+  spec: {
+    podSelector: { matchLabels: Record<string, string> };
+    policyTypes: string[];
+    ingress: { from?: unknown[]; ports: { port: string | number }[] }[];
+    egress?: unknown[];
+  };
+}
+interface ScaledObject {
+  spec: {
+    minReplicaCount: number;
+    maxReplicaCount: number;
+    cooldownPeriod?: number;
+    fallback?: { failureThreshold: number; replicas: number; behavior?: string };
+    triggers: { metadata: Record<string, string> }[];
+  };
+}
+
+const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+describe('Kubernetes manifests: failure modes', () => {
+  const rendered = new Map<Overlay, Manifest[]>();
+  before(async () => {
+    for (const overlay of OVERLAYS) rendered.set(overlay, await renderKustomization(repoPath('k8s', 'overlays', overlay)));
+  });
+  const manifests = (overlay: Overlay): Manifest[] => rendered.get(overlay) ?? assert.fail(`${overlay} not rendered`);
+  const configOf = (overlay: Overlay): Config => {
+    const { data } = only<ConfigMap>(manifests(overlay), 'ConfigMap');
+    const models = (data.AWNET_MODELS ?? '').split(',').map((f) => repoPath(f.replace(/^\/app\//, '')));
+    return loadConfig({ ...data, AWNET_MODELS: models.join(',') }, repoPath());
+  };
+
+  it('every overlay serves routed models only: no model the detector cannot screen', async () => {
+    for (const overlay of OVERLAYS) {
+      for (const file of configOf(overlay).models) {
+        const card = JSON.parse(await readFile(file.replace(/\.onnx$/, '.json'), 'utf8')) as { name: string; router: boolean };
+        assert.equal(card.router, true, `${overlay}: ${card.name} has no router, so attacks sent to it are never flagged`);
+      }
+    }
+  });
+
+  it('the Namespace enforces the restricted Pod Security Standard', () => {
+    for (const overlay of OVERLAYS) {
+      const labels = only(manifests(overlay), 'Namespace').metadata.labels ?? {};
+      assert.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted', overlay);
+    }
+  });
+
+  it('a NetworkPolicy admits inference from the cluster, the admin port from Prometheus only, and no egress', () => {
+    for (const overlay of OVERLAYS) {
+      const list = manifests(overlay);
+      const policy = only<NetworkPolicy>(list, 'NetworkPolicy');
+      const deployment = only<Deployment>(list, 'Deployment');
+      assert.ok(matches(policy.spec.podSelector.matchLabels, deployment.spec.template.metadata.labels), `${overlay}: the policy selects the pods`);
+      assert.deepEqual([...policy.spec.policyTypes].sort(), ['Egress', 'Ingress']);
+      assert.deepEqual(policy.spec.egress ?? [], []);
+      const ports = deployment.spec.template.spec.containers[0]?.ports.map((p) => p.name) ?? [];
+      assert.deepEqual(ports, ['http', 'admin'], `${overlay}: container ports`);
+      const open = policy.spec.ingress.filter((r) => r.from === undefined).flatMap((r) => r.ports.map((p) => p.port));
+      assert.deepEqual(open, ['http'], `${overlay}: only inference is open to every peer`);
+      const admin = policy.spec.ingress.filter((r) => r.ports.some((p) => p.port === 'admin'));
+      assert.ok(admin.length === 1 && (admin[0]?.from ?? []).length > 0, `${overlay}: the admin port has a from: restriction`);
+    }
+  });
+
+  it('a drain or an unhealthy fleet never takes more than one pod at a time, and pods spread over zones and hosts', () => {
+    for (const overlay of OVERLAYS) {
+      const list = manifests(overlay);
+      const pdb = only<{ spec: Record<string, unknown> }>(list, 'PodDisruptionBudget');
+      assert.equal(pdb.spec.minAvailable, undefined, `${overlay}: minAvailable 1 lets a drain evict all pods but one`);
+      assert.equal(pdb.spec.maxUnavailable, 1);
+      assert.equal(pdb.spec.unhealthyPodEvictionPolicy, 'AlwaysAllow');
+      const pod = only<Deployment>(list, 'Deployment').spec.template;
+      const spread = pod.spec.topologySpreadConstraints ?? [];
+      assert.deepEqual(spread.map((c) => c.topologyKey).sort(), ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+      for (const c of spread) {
+        assert.equal(c.whenUnsatisfiable, 'DoNotSchedule', `${overlay}: ${c.topologyKey}`);
+        assert.equal(c.maxSkew, 1);
+        // Without it, a GPU pool's taint-excluded CPU nodes count as empty domains and block scheduling.
+        assert.equal(c.nodeTaintsPolicy, 'Honor');
+        assert.deepEqual(c.matchLabelKeys, ['pod-template-hash']);
+        assert.ok(matches(c.labelSelector.matchLabels, pod.metadata.labels));
+      }
+    }
+  });
+
+  it('KEDA fails safe: an empty query or an unreachable Prometheus never scales the fleet down', () => {
+    for (const overlay of ['gpu', 'cpu'] as const) {
+      const scaled = only<ScaledObject>(manifests(overlay), 'ScaledObject').spec;
+      assert.equal(scaled.triggers[0]?.metadata.ignoreNullValues, 'false', `${overlay}: an empty result must be an error (fallback), not a load of 0`);
+      assert.equal(scaled.fallback?.behavior, 'currentReplicasIfHigher', `${overlay}: the default fallback replaces the current count, scaling down in an outage`);
+      // cooldownPeriod applies only to scaling to zero.
+      assert.ok(scaled.minReplicaCount > 0 && scaled.cooldownPeriod === undefined, `${overlay}: cooldownPeriod set though minReplicaCount is ${scaled.minReplicaCount}`);
+    }
+  });
+
+  it("the CPU HPA's target is a utilisation the pod can reach", () => {
+    const config = configOf('cpu-hpa');
+    const list = manifests('cpu-hpa');
+    const hpa = only<{ spec: { metrics: { resource?: { target: { averageUtilization: number } } }[] } }>(list, 'HorizontalPodAutoscaler');
+    const request = Number(only<Deployment>(list, 'Deployment').spec.template.spec.containers[0]?.resources.requests.cpu);
+    const usable = config.models.length * config.workers * config.intraOpThreads + 1;
+    const target = (hpa.spec.metrics[0]?.resource?.target.averageUtilization ?? 0) / 100;
+    // A loaded pod uses about its inference threads plus the event loop; the target must sit below that.
+    assert.ok(target * request < usable * 0.9, `target ${target * request} CPUs of ${usable} usable`);
+  });
+
+});
