@@ -81,7 +81,7 @@ describe('alert rules (promtool)', () => {
       bases.add(`${url.origin}${url.pathname}`);
       assert.ok(anchors.has(alert.toLowerCase()), `${alert}: no "## ${alert}" section in docs/alerts.md`);
     }
-    // One base for all, so that one kustomize replacement (k8s/base/runbooks.yaml) moves them all.
+    // One base for all, so that one kustomize replacement (k8s/components/alerting/runbooks.yaml) moves them all.
     assert.equal(bases.size, 1, [...bases].join(', '));
   });
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { before, describe, it } from 'node:test';
 import { loadConfig, type Config } from '../../src/server/config.js';
-import { OVERLAYS, only, renderKustomization, type Manifest, type Overlay } from './k8s-render.js';
+import { KSERVE_OVERLAY, OVERLAYS, only, renderKustomization, type Manifest, type Overlay } from './k8s-render.js';
+import type { IInferenceService, IServingRuntime } from './kserve-types.js';
 import { repoPath } from './repo.js';
 
 interface Container {
@@ -46,8 +47,10 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 
 describe('Kubernetes manifests: failure modes', () => {
   const rendered = new Map<Overlay, Manifest[]>();
+  let kserve: Manifest[] = [];
   before(async () => {
     for (const overlay of OVERLAYS) rendered.set(overlay, await renderKustomization(repoPath('k8s', 'overlays', overlay)));
+    kserve = await renderKustomization(repoPath('k8s', 'overlays', KSERVE_OVERLAY));
   });
   const manifests = (overlay: Overlay): Manifest[] => rendered.get(overlay) ?? assert.fail(`${overlay} not rendered`);
   const configOf = (overlay: Overlay): Config => {
@@ -131,4 +134,19 @@ describe('Kubernetes manifests: failure modes', () => {
     assert.ok(target * request < usable * 0.9, `target ${target * request} CPUs of ${usable} usable`);
   });
 
+
+  it('KServe: its pods are scraped and alerted on, and clients are not keyed by queue-proxy\'s loopback address', () => {
+    const isvc = only<IInferenceService>(kserve, 'InferenceService');
+    const monitor = only<{ spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { path: string; relabelings?: { targetLabel: string; replacement: string }[] }[] } }>(kserve, 'PodMonitor');
+    // KServe labels every predictor pod with its InferenceService's name.
+    assert.deepEqual(monitor.spec.selector.matchLabels, { 'serving.kserve.io/inferenceservice': isvc.metadata.name });
+    const [endpoint] = monitor.spec.podMetricsEndpoints;
+    assert.equal(endpoint?.path, '/metrics');
+    assert.ok(endpoint?.relabelings?.some((r) => r.targetLabel === 'job' && r.replacement === 'awnet-serve'), 'job="awnet-serve", as the rules select');
+    for (const kind of ['PodMonitor', 'PrometheusRule']) assert.equal(only(kserve, kind).metadata.labels?.release, 'kube-prometheus-stack', kind);
+    const namespace = only(kserve, 'Namespace');
+    assert.equal(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
+    const env = Object.fromEntries((only<IServingRuntime>(kserve, 'ServingRuntime').spec.containers[0]?.env ?? []).map((e) => [e.name, e.value ?? '']));
+    assert.ok(env.AWNET_CLIENT_KEY_HEADER !== undefined || env.AWNET_TRUSTED_PROXIES?.includes('127.0.0.1'), 'queue-proxy connects from 127.0.0.1: the peer address is every client\'s');
+  });
 });

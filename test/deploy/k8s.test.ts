@@ -138,7 +138,7 @@ describe('Kubernetes manifests', () => {
     }
     // The base has no autoscaler and no image: it is not meant to be applied alone.
     assert.deepEqual(base.map((m) => m.kind).sort(), SHARED);
-    assert.deepEqual(kserve.map((m) => m.kind).sort(), ['InferenceService', 'Namespace', 'ServingRuntime']);
+    assert.deepEqual(kserve.map((m) => m.kind).sort(), ['InferenceService', 'Namespace', 'PodMonitor', 'PrometheusRule', 'ServingRuntime']);
   });
 
   it('every rendered manifest is valid against the Kubernetes, Prometheus Operator, KEDA and KServe schemas', async () => {
@@ -241,8 +241,8 @@ describe('Kubernetes manifests', () => {
     assert.deepEqual(imageProblems(`registry.example.com:5000/awnet-serve@sha256:${'a'.repeat(64)}`, version), []);
   });
 
-  it('every runbook_url is absolute and comes from the one setting in k8s/base/runbooks.yaml', async () => {
-    const setting = parse(await readFile(repoPath('k8s', 'base', 'runbooks.yaml'), 'utf8')) as { data: { baseURL: string } };
+  it('every runbook_url is absolute and comes from the one setting in k8s/components/alerting/runbooks.yaml', async () => {
+    const setting = parse(await readFile(repoPath('k8s', 'components', 'alerting', 'runbooks.yaml'), 'utf8')) as { data: { baseURL: string } };
     const urls = (list: Manifest[]) =>
       (only(list, 'PrometheusRule') as unknown as { spec: { groups: { rules: { alert?: string; annotations?: { runbook_url?: string } }[] }[] } }).spec.groups
         .flatMap((g) => g.rules)
@@ -255,7 +255,7 @@ describe('Kubernetes manifests', () => {
     const copy = path.join(scratch, 'runbooks');
     await cp(repoPath('k8s'), copy, { recursive: true });
     const mine = 'https://git.internal.example/ml/awnet-serve/-/blob/v1/docs/alerts.md';
-    await writeFile(path.join(copy, 'base', 'runbooks.yaml'), stringify({ ...setting, data: { baseURL: mine } }));
+    await writeFile(path.join(copy, 'components', 'alerting', 'runbooks.yaml'), stringify({ ...setting, data: { baseURL: mine } }));
     const moved = urls(await renderKustomization(path.join(copy, 'overlays', 'gpu')));
     assert.ok(moved.length >= 10);
     for (const [alert, url] of moved) assert.equal(url, `${mine}#${alert.toLowerCase()}`);
@@ -471,7 +471,7 @@ describe('Kubernetes manifests', () => {
 
   it('the PrometheusRule carries exactly the rules of monitoring/alert-rules.yml, runbook base aside', async () => {
     const rules = parse(await readFile(repoPath('monitoring', 'alert-rules.yml'), 'utf8')) as { groups: unknown };
-    const setting = parse(await readFile(repoPath('k8s', 'base', 'runbooks.yaml'), 'utf8')) as { data: { baseURL: string } };
+    const setting = parse(await readFile(repoPath('k8s', 'components', 'alerting', 'runbooks.yaml'), 'utf8')) as { data: { baseURL: string } };
     const withBase = (value: unknown): unknown => JSON.parse(JSON.stringify(value).replace(/"runbook_url":"[^"#]*#/g, `"runbook_url":"${setting.data.baseURL}#`));
     for (const overlay of OVERLAYS) {
       const rule = only<{ spec: { groups: unknown } }>(manifests(overlay), 'PrometheusRule');
@@ -507,7 +507,9 @@ describe('Kubernetes manifests', () => {
     const metadata = JSON.parse(await readFile(repoPath('models', `${path.basename(config.models[0] ?? '', '.onnx')}.json`), 'utf8')) as { name: string };
     assert.equal(isvc.metadata.name, metadata.name);
     assert.equal(isvc.spec.predictor.scaleMetric, 'concurrency');
-    assert.equal(isvc.spec.predictor.scaleTarget, config.maxBatchSize * config.workers);
+    // Knative counts requests, each up to maxFiles images: one full batch per worker at worst.
+    assert.equal(isvc.spec.predictor.scaleTarget, (config.maxBatchSize * config.workers) / config.maxFiles);
+    assert.equal(container.livenessProbe?.httpGet?.path, '/v2/health/live', 'a pod whose model cannot recover is restarted');
     assert.ok((isvc.spec.predictor.minReplicas ?? 1) >= 2, 'two pods at least, so that one can be lost');
     for (const m of kserve.filter((x) => x.kind !== 'Namespace')) assert.equal(m.metadata.namespace, only(kserve, 'Namespace').metadata.name);
   });
