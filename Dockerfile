@@ -27,7 +27,7 @@ FROM ${NODE_IMAGE} AS node
 FROM ${NODE_IMAGE} AS build
 ARG NPM_VERSION
 WORKDIR /src
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 RUN --mount=type=secret,id=npm-ca \
     if [ -f /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
     && { [ "$(npm --version)" = "${NPM_VERSION}" ] || npm install --global --no-audit --no-fund "npm@${NPM_VERSION}"; } \
@@ -45,7 +45,7 @@ RUN npx tsc -p tsconfig.json
 FROM ${NODE_IMAGE} AS deps-cpu
 ARG NPM_VERSION
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 RUN --mount=type=secret,id=npm-ca \
     if [ -f /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
     && { [ "$(npm --version)" = "${NPM_VERSION}" ] || npm install --global --no-audit --no-fund "npm@${NPM_VERSION}"; } \
@@ -58,7 +58,8 @@ RUN --mount=type=secret,id=npm-ca \
 # ---------------------------------------------------------------------------------------
 # deps-gpu: the same for the GPU serving image, installed on the CUDA base so any native
 # addon built from source links against the system libraries it runs with.
-# onnxruntime-node fetches its CUDA 12 provider libraries.
+# `npm run install:cuda` runs onnxruntime-node's install script, which package.json's
+# allowScripts keeps from a plain npm ci, to fetch its CUDA 12 provider libraries.
 FROM ${CUDA_IMAGE} AS cuda-node
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
@@ -69,7 +70,7 @@ COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
 RUN ln -s /usr/local/lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
     && ln -s /usr/local/lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 
 FROM cuda-node AS deps-gpu
 ARG NPM_VERSION
@@ -77,7 +78,8 @@ RUN --mount=type=secret,id=npm-ca \
     if [ -f /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
     && { [ "$(npm --version)" = "${NPM_VERSION}" ] || npm install --global --no-audit --no-fund "npm@${NPM_VERSION}"; } \
     && npm pkg delete dependencies.@resvg/resvg-js dependencies.@tensorflow/tfjs dependencies.@tensorflow/tfjs-backend-wasm dependencies.cli-progress dependencies.commander optionalDependencies \
-    && npm ci --omit=dev --strict-allow-scripts --onnxruntime-node-install=cuda12 --no-audit --no-fund \
+    && npm ci --omit=dev --strict-allow-scripts --no-audit --no-fund \
+    && npm run install:cuda \
     && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32 node_modules/onnxruntime-node/bin/napi-v6/linux/arm64 \
     && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
     && npm cache clean --force
@@ -92,7 +94,8 @@ RUN --mount=type=secret,id=npm-ca \
     if [ -f /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
     && { [ "$(npm --version)" = "${NPM_VERSION}" ] || npm install --global --no-audit --no-fund "npm@${NPM_VERSION}"; } \
     && npm pkg set --json 'allowScripts.@tensorflow/tfjs-node-gpu=true' 'allowScripts.@tensorflow/tfjs-node=false' \
-    && npm ci --omit=dev --strict-allow-scripts --onnxruntime-node-install=cuda12 --no-audit --no-fund \
+    && npm ci --omit=dev --strict-allow-scripts --no-audit --no-fund \
+    && npm run install:cuda \
     && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
     && test -f node_modules/@tensorflow/tfjs-node-gpu/lib/napi-v8/tfjs_binding.node \
     && npm cache clean --force

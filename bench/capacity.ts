@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FASHION_MNIST_DEFAULT_DIR, loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { encodeImage } from '../src/server/image.js';
-import { readModelMetadata } from '../src/server/model-metadata.js';
+import { readModelMetadata } from '../src/server/inference/model-metadata.js';
 import { repoRoot } from '../src/server/repo-root.js';
 import { writeRandomModel } from './random-model.js';
 import { load, medianRows, startTarget } from './serve-load.js';

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
-import { Fingerprinter, HASHES, MATCH, QUANTUM, WINDOW, overlap, type Fingerprint } from '../src/server/query-fingerprint.js';
-import { QueryMemory } from '../src/server/query-memory.js';
+import { Fingerprinter, HASHES, MATCH, QUANTUM, WINDOW, overlap, type Fingerprint } from '../src/server/query-attack/query-fingerprint.js';
+import { QueryMemory } from '../src/server/query-attack/query-memory.js';
 
 // The offline half of the query-attack benchmark: how often distinct clean images look like
 // near duplicates, and what fingerprinting and matching cost per image, in process.

@@ -5,7 +5,7 @@ import { squareAttack } from '../src/attacks/square.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { encodeImage } from '../src/server/image.js';
 
-// The two clients of the query-attack measurements (test/server/query-attack-effect.test.ts
+// The two clients of the query-attack measurements (test/server/query-attack/query-attack-effect.test.ts
 // and bench/query-attack.ts): a Square Attack over HTTP and a clean client sending distinct
 // Fashion-MNIST test images, each with its own API key.
 

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { decodeImage } from '../src/server/image.js';
-import { readModelMetadata } from '../src/server/model-metadata.js';
-import { openSession } from '../src/server/onnx-session.js';
+import { readModelMetadata } from '../src/server/inference/model-metadata.js';
+import { openSession } from '../src/server/inference/onnx-session.js';
 
 export interface NaiveOptions {
   readonly intraOpThreads: number;

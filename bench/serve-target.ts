@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
-import type { BatchEngine, EngineResult } from '../src/server/batch-engine.js';
+import type { BatchEngine, EngineResult } from '../src/server/inference/batch-engine.js';
 import { buildApp } from '../src/server/app.js';
 import { loadConfig } from '../src/server/config.js';
-import type { EngineFactory } from '../src/server/model-registry.js';
+import type { EngineFactory } from '../src/server/inference/model-registry.js';
 import { buildNaiveApp } from './serve-naive.js';
 
 // One server under test, in its own process so the load generator does not share its

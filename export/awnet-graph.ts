@@ -8,7 +8,7 @@ import {
   type NormSpec,
 } from '../src/model/architecture.js';
 import type { ArchConfig } from '../src/model/types.js';
-import { INPUT_NAME, tensorShapes } from '../src/contract/model-contract.js';
+import { INPUT_NAME, OUTPUT, tensorShapes } from '../src/contract/model-contract.js';
 import { ExportError } from './errors.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { bnAffine, concatColumns, hwioToOihw, stackRows, Weights, type Affine } from './weights.js';
@@ -51,7 +51,7 @@ class AwnetGraph {
     const { g, config } = this;
     const { channels } = config.input;
     const shapes = tensorShapes(config.input, config.numClasses);
-    const pixels = g.input(INPUT_NAME, shapes.pixels);
+    const pixels = g.input(INPUT_NAME, shapes[INPUT_NAME]);
 
     // Normalisation lives in the graph: clients send pixels in [0, 1].
     const mean = g.floats('norm_mean', config.normalization.mean, [1, channels, 1, 1]);
@@ -65,22 +65,22 @@ class AwnetGraph {
       const pClean = this.router(x);
       const one = g.floats('one', [1], []);
       const adv = g.op('Sub', [one, pClean]);
-      score = g.opNamed('Squeeze', [adv, g.int64s('axes', [1])], 'adversarial_score');
+      score = g.opNamed('Squeeze', [adv, g.int64s('axes', [1])], OUTPUT.adversarialScore);
     } else {
       // No router: the contract still requires a score, a constant 0 per sample.
       const batch = g.op('Slice', [g.op('Shape', [pixels]), g.int64s('starts', [0]), g.int64s('ends', [1])]);
-      score = g.opNamed('ConstantOfShape', [batch], 'adversarial_score', { value: { t: { dims: [1], float32: new Float32Array([0]) } } });
+      score = g.opNamed('ConstantOfShape', [batch], OUTPUT.adversarialScore, { value: { t: { dims: [1], float32: new Float32Array([0]) } } });
     }
 
     const features = this.network(this.spec.main, x, true);
     const last = features[features.length - 1] as FeatureMap;
     const pooled = g.op('Flatten', [g.op('GlobalAveragePool', [last.name])], { axis: 1 });
-    const logits = this.dense(this.spec.classifier, pooled, 'logits', true);
-    const probabilities = g.opNamed('Softmax', [logits], 'probabilities', { axis: 1 });
+    const logits = this.dense(this.spec.classifier, pooled, OUTPUT.logits, true);
+    const probabilities = g.opNamed('Softmax', [logits], OUTPUT.probabilities, { axis: 1 });
 
-    g.output(logits, shapes.logits);
-    g.output(probabilities, shapes.probabilities);
-    g.output(score, shapes.adversarial_score);
+    g.output(logits, shapes[OUTPUT.logits]);
+    g.output(probabilities, shapes[OUTPUT.probabilities]);
+    g.output(score, shapes[OUTPUT.adversarialScore]);
     return g;
   }
 

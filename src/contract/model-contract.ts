@@ -8,7 +8,9 @@ import { Value } from '@sinclair/typebox/value';
  * file the exporter writes is exactly what the service accepts (docs/design.md).
  */
 export const INPUT_NAME = 'pixels';
-export const OUTPUT_NAMES = ['logits', 'probabilities', 'adversarial_score'] as const;
+/** The graph's outputs, by the role each plays. */
+export const OUTPUT = { logits: 'logits', probabilities: 'probabilities', adversarialScore: 'adversarial_score' } as const;
+export const OUTPUT_NAMES = [OUTPUT.logits, OUTPUT.probabilities, OUTPUT.adversarialScore] as const;
 export type OutputName = (typeof OUTPUT_NAMES)[number];
 /** The symbolic batch dimension: every tensor's first dimension, any size. */
 export const BATCH_DIM = 'N';
@@ -90,10 +92,10 @@ export type Dim = number | string;
 /** The shape of every graph tensor for a model of this input and number of classes. */
 export function tensorShapes(input: AwnetMetadata['input'], classes: number): Readonly<Record<typeof INPUT_NAME | OutputName, Dim[]>> {
   return {
-    pixels: [BATCH_DIM, input.channels, input.height, input.width],
-    logits: [BATCH_DIM, classes],
-    probabilities: [BATCH_DIM, classes],
-    adversarial_score: [BATCH_DIM],
+    [INPUT_NAME]: [BATCH_DIM, input.channels, input.height, input.width],
+    [OUTPUT.logits]: [BATCH_DIM, classes],
+    [OUTPUT.probabilities]: [BATCH_DIM, classes],
+    [OUTPUT.adversarialScore]: [BATCH_DIM],
   };
 }
 
@@ -118,8 +120,8 @@ export function graphProblems(graph: GraphSignature, meta: AwnetMetadata): strin
     if (!graph.outputs.has(name)) problems.push(`graph output '${name}' missing`);
   }
   // A symbolic class dimension cannot be checked before running the graph.
-  const k = graph.outputs.get('logits')?.[1];
-  if (typeof k === 'number' && k !== expected.logits[1]) {
+  const k = graph.outputs.get(OUTPUT.logits)?.[1];
+  if (typeof k === 'number' && k !== expected[OUTPUT.logits][1]) {
     problems.push(`logits have ${k} classes but metadata lists ${meta.labels.length} labels`);
   }
   return problems;

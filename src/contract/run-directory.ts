@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { VARIANTS } from '../model/architecture.js';
 import { CHECKPOINT_JSON } from '../model/checkpoint-format.js';
+import { ModelError } from '../model/errors.js';
 
 /**
  * Where the train command puts a run's checkpoints: `<run>/checkpoints/<name>`, with `latest`
@@ -45,9 +47,28 @@ export async function findCheckpoint(path: string): Promise<CheckpointRef | null
 }
 
 /**
+ * The command that creates a training run at `path`. A run directory named after a variant
+ * (the README's `runs/awnet`, `runs/static`) trains that variant.
+ */
+export function trainCommandFor(path: string): string {
+  const variant = VARIANTS.find((v) => v === basename(resolve(path)));
+  return `npm run awnet -- train ${variant === undefined ? '' : `--variant ${variant} `}--out ${path}`;
+}
+
+/**
  * Like findCheckpoint, but a path that names no checkpoint is kept as given, so the
- * checkpoint loader reports what is missing there in its own words.
+ * checkpoint loader reports what is missing there in its own words; a path that does not
+ * exist at all is reported here, with the command that would create the run.
  */
 export async function checkpointOrSelf(path: string): Promise<CheckpointRef> {
-  return (await findCheckpoint(path)) ?? { dir: path, label: checkpointLabel(path) };
+  const found = await findCheckpoint(path);
+  if (found) return found;
+  const exists = await stat(path).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) {
+    throw new ModelError('CHECKPOINT_MISSING', `${path} does not exist: neither a checkpoint nor a training run; \`${trainCommandFor(path)}\` creates the run (README, "The pipeline")`);
+  }
+  return { dir: path, label: checkpointLabel(path) };
 }

@@ -3,7 +3,7 @@ import { apgdAdaptive } from '../attacks/apgd-variants.js';
 import { AUTOATTACK_FAST, AUTOATTACK_STANDARD, autoAttackParts, runCascade, type AutoAttackConfig } from '../attacks/autoattack.js';
 import { modelOracle } from '../attacks/score-oracle.js';
 import { squareAttack } from '../attacks/square.js';
-import type { AttackSpec } from './attack-suite.js';
+import type { AttackSpec } from './attack-spec.js';
 
 export type AutoAttackVersion = 'standard' | 'fast';
 

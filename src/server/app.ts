@@ -2,18 +2,18 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Registry } from 'prom-client';
 import type { Config } from './config.js';
-import errorHandler from './error-handler.js';
-import lifecyclePlugin from './lifecycle-plugin.js';
-import metricsPlugin from './metrics-plugin.js';
-import type { EngineFactory } from './model-registry.js';
-import modelsPlugin from './models-plugin.js';
-import { registerOpenApi } from './openapi.js';
-import queryGuardPlugin from './query-guard-plugin.js';
+import errorHandler from './http/error-handler.js';
+import lifecyclePlugin from './http/lifecycle-plugin.js';
+import metricsPlugin from './telemetry/metrics-plugin.js';
+import type { EngineFactory } from './inference/model-registry.js';
+import modelsPlugin from './inference/models-plugin.js';
+import { registerOpenApi } from './http/openapi.js';
+import queryGuardPlugin from './query-attack/query-guard-plugin.js';
 import { packageVersion } from './repo-root.js';
-import classifyRoutes from './routes/classify.js';
-import metricsRoute from './routes/metrics.js';
-import oipRoutes from './routes/oip.js';
-import { ErrorSchema } from './schemas.js';
+import classifyRoutes from './http/routes/classify.js';
+import metricsRoute from './http/routes/metrics.js';
+import oipRoutes from './http/routes/oip.js';
+import { ErrorSchema } from './http/schemas.js';
 import './fastify-types.js';
 
 export interface AppOptions {

@@ -1,4 +1,4 @@
-import type { ConfigKey } from './config.js';
+import type { ConfigKey } from './config-keys.js';
 
 /** A bad configuration value; the message names the variable and what would be valid. */
 export class ConfigError extends Error {

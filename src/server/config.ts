@@ -1,48 +1,18 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { CONFIG_KEYS, type ConfigKey } from './config-keys.js';
 import { ConfigError, fraction, integer, oneOf, raw, type Env } from './config-values.js';
-import { evidenceConfig, queryAttackConfig, type EvidenceConfig, type QueryAttackConfig } from './query-attack-config.js';
+import { evidenceConfig, queryAttackConfig, type EvidenceConfig, type QueryAttackConfig } from './query-attack/query-attack-config.js';
 import { repoRoot } from './repo-root.js';
 
-export { ConfigError };
-export { QUERY_ATTACK_ACTIONS, type EvidenceConfig, type QueryAttackAction, type QueryAttackConfig } from './query-attack-config.js';
+export { CONFIG_KEYS, ConfigError, type ConfigKey };
+export { QUERY_ATTACK_ACTIONS, type EvidenceConfig, type QueryAttackAction, type QueryAttackConfig } from './query-attack/query-attack-config.js';
 
 export const EXECUTION_PROVIDERS = ['cuda', 'cpu'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** Every environment variable the service reads; nothing else is configuration. */
-export const CONFIG_KEYS = [
-  'AWNET_HOST',
-  'AWNET_PORT',
-  'AWNET_MODELS',
-  'AWNET_EXECUTION_PROVIDERS',
-  'AWNET_WORKERS',
-  'AWNET_INTRA_OP_THREADS',
-  'AWNET_MAX_BATCH_SIZE',
-  'AWNET_MAX_BATCH_DELAY_MS',
-  'AWNET_QUEUE_LIMIT',
-  'AWNET_REQUEST_TIMEOUT_MS',
-  'AWNET_BODY_LIMIT_BYTES',
-  'AWNET_MAX_FILES',
-  'AWNET_MAX_INPUT_PIXELS',
-  'AWNET_FLAG_THRESHOLD',
-  'AWNET_FLAGGED_WINDOW_SECONDS',
-  'AWNET_SHUTDOWN_GRACE_MS',
-  'AWNET_LOG_LEVEL',
-  'AWNET_QUERY_ATTACK_ACTION',
-  'AWNET_QUERY_ATTACK_THRESHOLD',
-  'AWNET_QUERY_ATTACK_WINDOW_SECONDS',
-  'AWNET_QUERY_ATTACK_HISTORY',
-  'AWNET_QUERY_ATTACK_MAX_CLIENTS',
-  'AWNET_CLIENT_KEY_HEADER',
-  'AWNET_TRUSTED_PROXIES',
-  'AWNET_EVIDENCE_DIR',
-  'AWNET_EVIDENCE_MAX_BYTES',
-] as const;
-export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export interface Config {
   readonly host: string;
@@ -51,6 +21,12 @@ export interface Config {
   readonly models: readonly string[];
   /** Tried in order; the first that creates a session is used. */
   readonly executionProviders: readonly ExecutionProvider[];
+  /**
+   * AWNET_EXECUTION_PROVIDERS is set (the GPU overlay sets it): running on a later provider
+   * than its first is then a fallback, warned and counted. The default list tries CUDA where
+   * it is installed and says nothing where it is not.
+   */
+  readonly executionProvidersSet: boolean;
   /** Worker threads per model, each holding its own onnxruntime session. */
   readonly workers: number;
   readonly intraOpThreads: number;
@@ -118,6 +94,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port: integer(env, 'AWNET_PORT', 8080, 0, 65535),
     models: Object.freeze(modelPaths(env, cwd)),
     executionProviders: Object.freeze(providers(env)),
+    executionProvidersSet: raw(env, 'AWNET_EXECUTION_PROVIDERS') !== undefined,
     workers: integer(env, 'AWNET_WORKERS', 1, 1, 64),
     intraOpThreads: integer(env, 'AWNET_INTRA_OP_THREADS', 1, 1, 256),
     maxBatchSize: integer(env, 'AWNET_MAX_BATCH_SIZE', 32, 1, 1024),

@@ -1,7 +1,7 @@
 import type { Config } from './config.js';
-import type { ServiceMetrics } from './metrics.js';
-import type { ModelRegistry } from './model-registry.js';
-import type { QueryAttackState, QueryGuard } from './query-guard.js';
+import type { ServiceMetrics } from './telemetry/metrics.js';
+import type { ModelRegistry } from './inference/model-registry.js';
+import type { QueryAttackState, QueryGuard } from './query-attack/query-guard.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

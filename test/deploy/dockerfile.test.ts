@@ -148,10 +148,12 @@ describe('Dockerfile', () => {
       assert.ok(!all(stage(parsed, final), 'COPY').some((c) => c.includes('dist/export')), `${final}: no exporter`);
     }
     const gpu = all(stage(parsed, 'deps-gpu'), 'RUN').find((r) => r.includes('npm ci')) ?? '';
-    assert.match(gpu, /--onnxruntime-node-install=cuda12/);
+    assert.match(gpu, /npm ci [^&]*&& npm run install:cuda /, 'the CUDA provider is fetched after the install');
+    assert.equal(pkg.allowScripts?.['onnxruntime-node'], false, "a plain npm ci never runs onnxruntime-node's download");
+    assert.equal(pkg.scripts?.['install:cuda'], 'cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install');
     assert.match(gpu, /libonnxruntime_providers_cuda\.so/);
     const cpu = all(stage(parsed, 'deps-cpu'), 'RUN').find((r) => r.includes('npm ci')) ?? '';
-    assert.doesNotMatch(cpu, /cuda12|tfjs-node-gpu=true/);
+    assert.doesNotMatch(cpu, /cuda|tfjs-node-gpu=true/);
     // The training image has everything, with tfjs-node-gpu's install script approved.
     const train = all(stage(parsed, 'deps-gpu-train'), 'RUN').find((r) => r.includes('npm ci')) ?? '';
     assert.match(train, /^--mount=type=secret,id=npm-ca .*npm pkg set --json 'allowScripts\.@tensorflow\/tfjs-node-gpu=true'/);

@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { ServiceMetrics } from '../../src/server/metrics.js';
+import { ServiceMetrics } from '../../src/server/telemetry/metrics.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 

@@ -4,7 +4,7 @@ import ts from 'typescript';
 import { repoPath } from './repo.js';
 
 /** What the service's process loads: its entry point and the inference worker's file. */
-export const SERVING_ENTRIES = ['src/main.ts', 'src/server/inference-worker.ts'];
+export const SERVING_ENTRIES = ['src/main.ts', 'src/server/inference/inference-worker.ts'];
 
 const packageOf = (specifier: string): string => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
 
@@ -33,6 +33,8 @@ interface PackageJson {
   version: string;
   engines: { node: string };
   dependencies: Record<string, string>;
+  scripts?: Record<string, string>;
+  allowScripts?: Record<string, boolean>;
   optionalDependencies?: Record<string, string>;
 }
 

@@ -171,7 +171,10 @@ describe('awnet evaluate (end to end)', () => {
     const out = join(dir, 'missing.json');
     const r = await evaluate([join(dir, 'no-such-checkpoint'), '--limit', '4', '--out', out, '--no-progress']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /awnet evaluate: checkpoint directory .*no-such-checkpoint does not exist.*\[CHECKPOINT_MISSING\]/);
+    assert.match(r.stderr, /awnet evaluate: .*no-such-checkpoint does not exist: neither a checkpoint nor a training run; `npm run awnet -- train --out .*no-such-checkpoint` creates the run .*\[CHECKPOINT_MISSING\]/);
+    const missingStatic = await evaluate([join(dir, 'static'), '--limit', '4', '--no-progress']);
+    assert.equal(missingStatic.code, 1);
+    assert.match(missingStatic.stderr, /`npm run awnet -- train --variant static --out .*static` creates the run/);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace for a known failure');
     assert.equal(existsSync(out), false);
   });

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { DEFAULT_MODEL_FILES } from '../../src/server/config.js';
-import { readModelMetadata } from '../../src/server/model-metadata.js';
+import { readModelMetadata } from '../../src/server/inference/model-metadata.js';
 import { repoRoot } from '../../src/server/repo-root.js';
-import { runCli, TINY_MODEL_ARGS } from '../train/helpers.js';
+import { TINY_MODEL_ARGS } from '../train/helpers.js';
 import { SAMPLES, testImagePixels } from './samples.js';
 import { alive, listening, README, scratchCheckout, servicePid, shell, shellLine, tableCommand, type Shell } from './shell.js';
 
@@ -35,19 +35,44 @@ async function stop(server: Shell): Promise<{ code: number | string; orphaned: b
   return { code, orphaned };
 }
 
+/** Test-only train options: a tiny model on a few images, one worker. */
+const SHRINK = ['--limit', '48', '--val-size', '16', '--val-pgd-size', '4', '--val-attack-steps', '1', '--val-square-queries', '8', '--batch-size', '16', '--workers', '1', ...TINY_MODEL_ARGS];
+/** The settings SHRINK (and the epochs) change, and the run's own path. */
+const SHRUNK = new Set(['limit', 'valSize', 'valPgdSize', 'valAttackSteps', 'valSquareQueries', 'batchSize', 'workers', 'epochs', 'out']);
+
+/** The training settings a run's latest checkpoint (or a checkpoint directory) records. */
+function trainedSettings(run: string): Record<string, unknown> {
+  const latest = path.join(run, 'checkpoints', 'latest', 'checkpoint.json');
+  const file = existsSync(latest) ? latest : path.join(run, 'checkpoint.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { trainerState: { settings: Record<string, unknown> } }).trainerState.settings;
+}
+
 describe('README examples, run as written', () => {
   let dir = '';
   before(async () => {
     dir = scratchCheckout();
-    // The run the README's export example reads: a tiny one, trained here.
-    // The runs the README's export and evaluate examples read: tiny ones, trained here.
-    for (const variant of ['awnet', 'static']) {
-      const train = await runCli(['train', '--variant', variant, '--epochs', '1', '--limit', '48', '--val-size', '16', '--val-pgd-size', '4', '--val-attack-steps', '1',
-        '--attack-steps', '1', '--batch-size', '16', '--checkpoint-every', '0', ...TINY_MODEL_ARGS, '--out', path.join(dir, 'runs', variant)]);
-      assert.equal(train.code, 0, train.stderr);
+    // The table's two train rows as written, in order; test-only options (later ones win)
+    // shrink the model, the data and the static run to the 8 epochs the AW-Net row starts from.
+    for (const [step, epochs] of [['train static', 8], ['train awnet', 1]] as const) {
+      const train = shell(`${tableCommand(step)} ${[...SHRINK, '--epochs', String(epochs)].join(' ')}`, dir);
+      assert.equal(await train.exited, 0, train.output());
     }
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('train: the rows chain (static, then AW-Net from its epoch 8) with the settings of the shipped models', () => {
+    for (const variant of ['static', 'awnet']) {
+      const row = trainedSettings(path.join(dir, 'runs', variant));
+      const shipped = trainedSettings(path.join(repoRoot(), 'models', `fmnist-tiny-${variant}.checkpoint`));
+      assert.equal(row['out'], path.join(dir, 'runs', variant));
+      for (const [key, value] of Object.entries(shipped)) {
+        if (SHRUNK.has(key)) continue;
+        if (key === 'overrides') assert.equal((row[key] as { beta?: number }).beta, (value as { beta?: number }).beta, `${variant}: omega beta`);
+        else if (key === 'initFrom') assert.equal(row[key], path.join(dir, 'runs', 'static', 'checkpoints', path.basename(value as string)), `${variant}: --init-from`);
+        else assert.deepEqual(row[key], value, `${variant}: ${key}`);
+      }
+    }
+  });
 
   it('the sample images are the Fashion-MNIST test images they are said to be', async () => {
     for (const sample of SAMPLES) {
@@ -72,17 +97,17 @@ describe('README examples, run as written', () => {
 
   it('export: a training run directory becomes a model, with a loud warning about its few calibration images', async () => {
     const command = tableCommand('export');
-    assert.equal(command, 'npm run awnet -- export --checkpoint runs/awnet --out models/my-model.onnx');
+    assert.equal(command, 'npm run awnet -- export --checkpoint runs/awnet --out runs/my-model.onnx');
     const exported = shell(command, dir);
     assert.equal(await exported.exited, 0, exported.output());
     assert.match(exported.output(), /^WARNING: the flagging threshold is calibrated on only \d+ clean images; a target FPR of 0\.01 needs at least 1000/m);
-    const meta = await readModelMetadata(path.join(dir, 'models', 'my-model.onnx'));
+    const meta = await readModelMetadata(path.join(dir, 'runs', 'my-model.onnx'));
     assert.equal(meta.name, 'my-model');
   });
 
   it('serve: the exported model answers the curl example; SIGTERM to npm start stops the server too', async () => {
     const serve = tableCommand('serve');
-    assert.equal(serve, 'AWNET_MODELS=models/my-model.onnx npm start');
+    assert.equal(serve, 'AWNET_MODELS=runs/my-model.onnx npm start');
     const server = shell(NO_REBUILD(serve), dir, { AWNET_PORT: '0', AWNET_HOST: '127.0.0.1' });
     try {
       const address = await listening(server);

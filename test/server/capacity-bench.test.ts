@@ -6,8 +6,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { CapacityReport } from '../../bench/capacity.js';
 import { writeRandomModel } from '../../bench/random-model.js';
-import { InferencePool } from '../../src/server/inference-pool.js';
-import { readModelMetadata } from '../../src/server/model-metadata.js';
+import { InferencePool } from '../../src/server/inference/inference-pool.js';
+import { readModelMetadata } from '../../src/server/inference/model-metadata.js';
 import { repoRoot } from '../../src/server/repo-root.js';
 import { writeSyntheticModel } from './synthetic-model.js';
 

@@ -24,6 +24,7 @@ describe('config', () => {
     assert.equal(config.port, 8080);
     assert.equal(config.host, '0.0.0.0');
     assert.deepEqual(config.executionProviders, ['cuda', 'cpu']);
+    assert.equal(config.executionProvidersSet, false);
     assert.deepEqual(config.models, [model]);
     assert.equal(config.flagThreshold, undefined);
     assert.equal(config.logLevel, 'info');
@@ -81,6 +82,7 @@ describe('config', () => {
         port: 9000,
         models: [model, second],
         executionProviders: ['cpu'],
+        executionProvidersSet: true,
         workers: 3,
         intraOpThreads: 2,
         maxBatchSize: 64,

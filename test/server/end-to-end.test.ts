@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeImage } from '../../src/server/image.js';
-import { openSession } from '../../src/server/onnx-session.js';
+import { openSession } from '../../src/server/inference/onnx-session.js';
 import { GREY_28, image, metricValue, startServer, type TestServer } from './helpers.js';
 import { writeSyntheticModel } from './synthetic-model.js';
 

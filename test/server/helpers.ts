@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { encodeImage, type ImageFormat, type PixelShape } from '../../src/server/image.js';
-import type { EngineFactory } from '../../src/server/model-registry.js';
+import type { EngineFactory } from '../../src/server/inference/model-registry.js';
 
 export const GREY_28: PixelShape = { channels: 1, height: 28, width: 28 };
 

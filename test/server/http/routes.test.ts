@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { decodeImage } from '../../../src/server/image.js';
+import { GREY_28, image, metricValue, multipart, startServer, type TestServer } from '../helpers.js';
+import { FASHION_LABELS, writeSyntheticModel } from '../synthetic-model.js';
+
+interface Classified {
+  model: { name: string; version: string; labels: string[] };
+  results: {
+    filename?: string;
+    label: string;
+    top_k: { label: string; probability: number }[];
+    probabilities: number[];
+    adversarial: { score: number; flagged: boolean; threshold: number };
+  }[];
+}
+
+interface Inferred {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  outputs: { name: string; datatype: string; shape: number[]; data: number[] }[];
+}
+
+describe('routes (app.inject)', () => {
+  let server: TestServer;
+  const first = writeSyntheticModel({ name: 'first' });
+  const second = writeSyntheticModel({ name: 'second', labels: ['cat', 'dog', 'bird'], channels: 3, height: 16, width: 16, threshold: 0.9 });
+
+  before(async () => {
+    server = await startServer([first, second]);
+  });
+  after(() => server.close());
+
+  const post = (url: string, payload: Buffer, contentType: string) =>
+    server.app.inject({ method: 'POST', url, headers: { 'content-type': contentType }, payload });
+
+  it('classifies a raw image body with the default model', async () => {
+    const res = await post('/v1/classify', await image(0.3), 'image/png');
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json<Classified>();
+    assert.deepEqual(body.model, { name: 'first', version: '3', labels: FASHION_LABELS });
+    assert.equal(body.results.length, 1);
+    const [r] = body.results;
+    assert.equal(r!.probabilities.length, 10);
+    assert.ok(Math.abs(r!.probabilities.reduce((a, p) => a + p, 0) - 1) < 1e-5);
+    const best = r!.probabilities.indexOf(Math.max(...r!.probabilities));
+    assert.equal(r!.label, FASHION_LABELS[best]);
+    assert.equal(r!.top_k.length, 5);
+    assert.equal(r!.top_k[0]!.label, r!.label);
+    for (let i = 1; i < 5; i++) assert.ok(r!.top_k[i - 1]!.probability >= r!.top_k[i]!.probability);
+    assert.equal(r!.adversarial.threshold, 0.5);
+    assert.equal(r!.adversarial.flagged, false);
+    assert.ok(r!.adversarial.score < 0.5);
+  });
+
+  it('classifies several multipart files (fields image and images) in order, with their file names', async () => {
+    const { body, contentType } = multipart([
+      { name: 'dark.png', data: await image(0.1) },
+      { name: 'bright.jpg', data: await image(0.9, 'jpeg'), type: 'image/jpeg', field: 'images' },
+      { name: 'mid.webp', data: await image(0.45, 'webp'), type: 'image/webp' },
+    ]);
+    const res = await post('/v1/classify', body, contentType);
+    assert.equal(res.statusCode, 200, res.body);
+    const results = res.json<Classified>().results;
+    assert.deepEqual(results.map((r) => r.filename), ['dark.png', 'bright.jpg', 'mid.webp']);
+    assert.deepEqual(results.map((r) => r.adversarial.flagged), [false, true, false]);
+  });
+
+  it('serves a second model by name, RGB, with its own threshold; unknown names get 404', async () => {
+    const rgb = await image(0.95, 'png', 2, { channels: 3, height: 40, width: 40 });
+    const res = await post('/v1/models/second/classify?top_k=50', rgb, 'image/png');
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json<Classified>();
+    assert.equal(body.model.name, 'second');
+    assert.deepEqual(body.model.labels, ['cat', 'dog', 'bird']);
+    assert.equal(body.results[0]!.top_k.length, 3, 'top_k is capped at the number of classes');
+    assert.equal(body.results[0]!.adversarial.threshold, 0.9);
+    const unknown = await post('/v1/models/third/classify', rgb, 'image/png');
+    assert.equal(unknown.statusCode, 404);
+    assert.equal(unknown.json().code, 'AWNET_UNKNOWN_MODEL');
+    assert.match(unknown.json().error, /'third' is not served; served models: first, second/);
+  });
+
+  it('accepts any image/* media type, with parameters or in capitals; the bytes decide the format', async () => {
+    for (const type of ['image/png; charset=binary', 'IMAGE/JPEG', 'image/x-anything']) {
+      const res = await post('/v1/classify', await image(0.3), type);
+      assert.equal(res.statusCode, 200, `${type}: ${res.body}`);
+    }
+  });
+
+  it('validates top_k', async () => {
+    const ok = await post('/v1/classify?top_k=2', await image(0.3), 'image/png');
+    assert.equal(ok.json<Classified>().results[0]!.top_k.length, 2);
+    for (const bad of ['0', 'two', '-1']) {
+      const res = await post(`/v1/classify?top_k=${bad}`, await image(0.3), 'image/png');
+      assert.equal(res.statusCode, 400);
+      assert.equal(res.json().code, 'AWNET_INVALID_REQUEST');
+      assert.match(res.json().error, /top_k/);
+    }
+  });
+
+  it('speaks the Open Inference Protocol: server, health and model metadata', async () => {
+    const server2 = (await server.app.inject('/v2')).json();
+    assert.equal(server2.name, 'awnet-serve');
+    assert.match(server2.version, /^\d+\.\d+\.\d+/);
+    assert.deepEqual((await server.app.inject('/v2/health/live')).json(), { live: true });
+    const ready = await server.app.inject('/v2/health/ready');
+    assert.equal(ready.statusCode, 200);
+    assert.deepEqual(ready.json(), { ready: true });
+    const meta = await server.app.inject('/v2/models/second');
+    assert.equal(meta.statusCode, 200);
+    assert.deepEqual(meta.json(), {
+      name: 'second',
+      versions: ['3'],
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'pixels', datatype: 'FP32', shape: [-1, 3, 16, 16] }],
+      outputs: [
+        { name: 'logits', datatype: 'FP32', shape: [-1, 3] },
+        { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] },
+        { name: 'adversarial_score', datatype: 'FP32', shape: [-1] },
+      ],
+      parameters: { labels: ['cat', 'dog', 'bird'], threshold: 0.9, execution_provider: 'cpu' },
+    });
+    assert.equal((await server.app.inject('/v2/models/second/versions/3')).statusCode, 200);
+    assert.deepEqual((await server.app.inject('/v2/models/first/ready')).json(), { name: 'first', ready: true });
+    assert.equal((await server.app.inject('/v2/models/first/versions/3/ready')).statusCode, 200);
+    const wrongVersion = await server.app.inject('/v2/models/first/versions/9/ready');
+    assert.equal(wrongVersion.statusCode, 404);
+    assert.equal(wrongVersion.json().code, 'AWNET_UNKNOWN_MODEL');
+    assert.equal((await server.app.inject('/v2/models/nope')).json().code, 'AWNET_UNKNOWN_MODEL');
+  });
+
+  it('infers on FP32 tensors (flat or nested) and agrees with the classify route on the same pixels', async () => {
+    const png = await image(0.7);
+    const pixels = Array.from(await decodeImage(png, GREY_28, { maxInputPixels: 1e6 }));
+    const dark = Array.from(await decodeImage(await image(0.2), GREY_28, { maxInputPixels: 1e6 }));
+    const flat = await server.app.inject({
+      method: 'POST',
+      url: '/v2/models/first/infer',
+      payload: { id: 'req-1', inputs: [{ name: 'pixels', shape: [2, 1, 28, 28], datatype: 'FP32', data: [...pixels, ...dark] }] },
+    });
+    assert.equal(flat.statusCode, 200, flat.body);
+    const body = flat.json<Inferred>();
+    assert.equal(body.model_name, 'first');
+    assert.equal(body.model_version, '3');
+    assert.equal(body.id, 'req-1');
+    assert.deepEqual(body.outputs.map((o) => [o.name, o.datatype, o.shape]), [
+      ['logits', 'FP32', [2, 10]],
+      ['probabilities', 'FP32', [2, 10]],
+      ['adversarial_score', 'FP32', [2]],
+    ]);
+    const probs = body.outputs[1]!.data;
+    assert.ok(Math.abs(probs.slice(0, 10).reduce((a, p) => a + p, 0) - 1) < 1e-5);
+    const classified = (await post('/v1/classify', png, 'image/png')).json<Classified>().results[0]!;
+    assert.deepEqual(probs.slice(0, 10), classified.probabilities);
+    assert.equal(body.outputs[2]!.data[0], classified.adversarial.score);
+
+    const rows = (values: number[]) => [[Array.from({ length: 28 }, (_, y) => values.slice(y * 28, (y + 1) * 28))]];
+    const nested = await server.app.inject({
+      method: 'POST',
+      url: '/v2/models/first/versions/3/infer',
+      payload: { inputs: [{ name: 'pixels', shape: [1, 1, 28, 28], datatype: 'FP32', data: rows(pixels) }], outputs: [{ name: 'adversarial_score' }] },
+    });
+    assert.equal(nested.statusCode, 200, nested.body);
+    const only = nested.json<Inferred>().outputs;
+    assert.deepEqual(only.map((o) => o.name), ['adversarial_score']);
+    assert.equal(only[0]!.data[0], classified.adversarial.score);
+  });
+
+  it('exports metrics in the Prometheus format with model info, provider and counts', async () => {
+    const before = (await server.app.inject('/metrics')).body;
+    await post('/v1/classify', await image(0.9), 'image/png');
+    const res = await server.app.inject('/metrics');
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers['content-type'] as string, /^text\/plain; version=0\.0\.4/);
+    const text = res.body;
+    assert.equal(metricValue(text, 'awnet_model_info', { model: 'first', version: '3', execution_provider: 'cpu' }), 1);
+    assert.equal(metricValue(text, 'awnet_model_ready', { model: 'second' }), 1);
+    assert.equal(metricValue(text, 'awnet_queue_capacity', { model: 'first' }), 512);
+    assert.equal(metricValue(text, 'awnet_images_total', { model: 'first' }) - metricValue(before, 'awnet_images_total', { model: 'first' }), 1);
+    assert.equal(metricValue(text, 'awnet_images_flagged_total', { model: 'first' }) - metricValue(before, 'awnet_images_flagged_total', { model: 'first' }), 1);
+    assert.ok(metricValue(text, 'awnet_http_requests_total', { route: '/v1/classify', method: 'POST', status_code: '200' }) >= 1);
+    assert.ok(metricValue(text, 'awnet_process_resident_memory_bytes') > 0);
+  });
+
+  it('serves an OpenAPI document and its UI, and answers unknown routes with AWNET_NOT_FOUND', async () => {
+    const doc = (await server.app.inject('/docs/json')).json<{ openapi: string; paths: Record<string, unknown> }>();
+    assert.equal(doc.openapi, '3.1.0');
+    for (const p of ['/v1/classify', '/v1/models/{name}/classify', '/v2', '/v2/health/ready', '/v2/models/{name}/infer', '/metrics']) {
+      assert.ok(p in doc.paths, p);
+    }
+    const classify = (doc.paths['/v1/classify'] as { post: { requestBody: { content: Record<string, unknown> } } }).post;
+    assert.deepEqual(Object.keys(classify.requestBody.content), ['image/*', 'multipart/form-data']);
+    const ui = await server.app.inject('/docs');
+    assert.equal(ui.statusCode, 200);
+    assert.match(ui.body, /swagger/i);
+    const missing = await server.app.inject('/v3/nothing');
+    assert.equal(missing.statusCode, 404);
+    assert.deepEqual(missing.json(), { error: 'No route GET /v3/nothing; see /docs', code: 'AWNET_NOT_FOUND', statusCode: 404 });
+  });
+});
+
+describe('AWNET_FLAG_THRESHOLD', () => {
+  it('overrides the calibrated threshold of every model', async () => {
+    const server = await startServer([writeSyntheticModel({ name: 'strict' })], { AWNET_FLAG_THRESHOLD: '0.01' });
+    try {
+      const res = await server.app.inject({ method: 'POST', url: '/v1/classify', headers: { 'content-type': 'image/png' }, payload: await image(0.45) });
+      const adversarial = res.json<Classified>().results[0]!.adversarial;
+      assert.equal(adversarial.threshold, 0.01);
+      assert.ok(adversarial.score > 0.01 && adversarial.score < 0.5);
+      assert.equal(adversarial.flagged, true);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('while draining', () => {
+  it('refuses new work with AWNET_NOT_READY and Connection: close, but still answers probes and scrapes', async () => {
+    const server = await startServer([writeSyntheticModel({ name: 'draining' })]);
+    try {
+      server.app.accepting.value = false;
+      server.app.models.setReady(false);
+      const res = await server.app.inject({ method: 'POST', url: '/v1/classify', headers: { 'content-type': 'image/png' }, payload: await image(0.3) });
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.json().code, 'AWNET_NOT_READY');
+      assert.equal(res.headers['connection'], 'close');
+      const infer = await server.app.inject({ method: 'POST', url: '/v2/models/draining/infer', payload: { inputs: [] } });
+      assert.equal(infer.json().code, 'AWNET_NOT_READY');
+      const ready = await server.app.inject('/v2/health/ready');
+      assert.equal(ready.statusCode, 503);
+      assert.deepEqual(ready.json(), { ready: false });
+      assert.equal((await server.app.inject('/v2/models/draining/ready')).statusCode, 503);
+      assert.equal((await server.app.inject('/v2/health/live')).statusCode, 200);
+      const metrics = await server.app.inject('/metrics');
+      assert.equal(metrics.statusCode, 200);
+      assert.equal(metricValue(metrics.body, 'awnet_model_ready', { model: 'draining' }), 0);
+      assert.equal(metricValue(metrics.body, 'awnet_errors_total', { code: 'AWNET_NOT_READY' }), 2);
+    } finally {
+      await server.close();
+    }
+  });
+});
