@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { loadConfig, type Config } from '../../src/server/config.js';
 import { KSERVE_OVERLAY, OVERLAYS, only, renderKustomization, type Manifest, type Overlay } from './k8s-render.js';
 import type { IInferenceService, IServingRuntime } from './kserve-types.js';
-import { repoPath } from './repo.js';
+import { repoPath, run } from './repo.js';
 
 interface Container {
   name: string;
@@ -148,5 +150,41 @@ describe('Kubernetes manifests: failure modes', () => {
     assert.equal(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
     const env = Object.fromEntries((only<IServingRuntime>(kserve, 'ServingRuntime').spec.containers[0]?.env ?? []).map((e) => [e.name, e.value ?? '']));
     assert.ok(env.AWNET_CLIENT_KEY_HEADER !== undefined || env.AWNET_TRUSTED_PROXIES?.includes('127.0.0.1'), 'queue-proxy connects from 127.0.0.1: the peer address is every client\'s');
+  });
+
+  it('an overlay renders for applying only once its image is pinned by digest and no placeholder is left, unless it says it is a template', async () => {
+    const scratch = await mkdtemp(path.join(tmpdir(), 'awnet-render-'));
+    try {
+      await cp(repoPath('k8s'), path.join(scratch, 'k8s'), { recursive: true });
+      const mine = path.join(scratch, 'k8s', 'overlays', 'production');
+      await cp(path.join(scratch, 'k8s', 'overlays', 'cpu'), mine, { recursive: true });
+      const kustomization = path.join(mine, 'kustomization.yaml');
+      await writeFile(kustomization, (await readFile(kustomization, 'utf8')).replace(/^ {4}awnet-serve\/template: "true"\n/m, ''));
+      const render = (dir: string) => run('bash', [repoPath('scripts', 'render-manifests.sh'), dir]);
+      // The shipped overlay is a template: it renders, with a warning.
+      const template = await render(repoPath('k8s', 'overlays', 'cpu'));
+      assert.equal(template.code, 0, template.stderr);
+      assert.match(template.stderr, /is a template/);
+      const refused = await render(mine);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /placeholder: image: registry\.example\.com/);
+      assert.match(refused.stderr, /placeholder: runbook_url: https:\/\/git\.example\.com/);
+      assert.match(refused.stderr, /image not pinned by digest/);
+      assert.equal(refused.stdout, '', 'nothing to pipe into kubectl apply');
+
+      const digest = `sha256:${'ab'.repeat(32)}`;
+      const set = await run('bash', [repoPath('scripts', 'set-image-digest.sh'), mine, `registry.internal:5000/ml/awnet-serve@${digest}`]);
+      assert.equal(set.code, 0, set.stderr);
+      const runbooks = path.join(scratch, 'k8s', 'components', 'alerting', 'runbooks.yaml');
+      await writeFile(runbooks, (await readFile(runbooks, 'utf8')).replace('https://git.example.com/awnet-serve/blob/main/docs/alerts.md', 'https://git.internal/ml/awnet-serve/-/blob/v1/docs/alerts.md'));
+      const accepted = await render(mine);
+      assert.equal(accepted.code, 0, accepted.stderr);
+      assert.match(accepted.stdout, new RegExp(`image: registry\\.internal:5000/ml/awnet-serve@${digest}`));
+      assert.doesNotMatch(accepted.stdout, /example\.com/);
+      // A malformed reference is refused before anything is written.
+      assert.notEqual((await run('bash', [repoPath('scripts', 'set-image-digest.sh'), mine, 'awnet-serve:latest'])).code, 0);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   });
 });

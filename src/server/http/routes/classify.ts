@@ -58,7 +58,7 @@ const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
           label: s.label,
           top_k: order.slice(0, k).map((j) => ({ label: labels[j]!, probability: probabilities[j]! })),
           probabilities,
-          adversarial: { score: s.adversarialScore, flagged: s.flagged, threshold: model.threshold },
+          adversarial: { score: s.adversarialScore, flagged: s.flagged },
         };
       }),
     };
