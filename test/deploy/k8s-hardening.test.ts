@@ -45,6 +45,8 @@ interface ScaledObject {
   };
 }
 
+const endpointPort = (m: { spec: { podMetricsEndpoints: { portNumber?: number }[] } }): number | undefined => m.spec.podMetricsEndpoints[0]?.portNumber;
+
 const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 describe('Kubernetes manifests: failure modes', () => {
@@ -91,6 +93,11 @@ describe('Kubernetes manifests: failure modes', () => {
       assert.deepEqual(open, ['http'], `${overlay}: only inference is open to every peer`);
       const admin = policy.spec.ingress.filter((r) => r.ports.some((p) => p.port === 'admin'));
       assert.ok(admin.length === 1 && (admin[0]?.from ?? []).length > 0, `${overlay}: the admin port has a from: restriction`);
+      // The service really serves /metrics there, and no OpenAPI UI in production.
+      const config = configOf(overlay);
+      const adminPort = deployment.spec.template.spec.containers[0]?.ports.find((p) => p.name === 'admin')?.containerPort;
+      assert.equal(config.adminPort, adminPort, `${overlay}: AWNET_ADMIN_PORT is the container's admin port`);
+      assert.equal(config.docs, false, `${overlay}: /docs is off`);
     }
   });
 
@@ -139,7 +146,7 @@ describe('Kubernetes manifests: failure modes', () => {
 
   it('KServe: its pods are scraped and alerted on, and clients are not keyed by queue-proxy\'s loopback address', () => {
     const isvc = only<IInferenceService>(kserve, 'InferenceService');
-    const monitor = only<{ spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { path: string; relabelings?: { targetLabel: string; replacement: string }[] }[] } }>(kserve, 'PodMonitor');
+    const monitor = only<{ spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { path: string; portNumber?: number; relabelings?: { targetLabel: string; replacement: string }[] }[] } }>(kserve, 'PodMonitor');
     // KServe labels every predictor pod with its InferenceService's name.
     assert.deepEqual(monitor.spec.selector.matchLabels, { 'serving.kserve.io/inferenceservice': isvc.metadata.name });
     const [endpoint] = monitor.spec.podMetricsEndpoints;
@@ -150,6 +157,8 @@ describe('Kubernetes manifests: failure modes', () => {
     assert.equal(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
     const env = Object.fromEntries((only<IServingRuntime>(kserve, 'ServingRuntime').spec.containers[0]?.env ?? []).map((e) => [e.name, e.value ?? '']));
     assert.ok(env.AWNET_CLIENT_KEY_HEADER !== undefined || env.AWNET_TRUSTED_PROXIES?.includes('127.0.0.1'), 'queue-proxy connects from 127.0.0.1: the peer address is every client\'s');
+    assert.equal(env.AWNET_DOCS, 'false');
+    assert.equal(endpointPort(monitor), Number(env.AWNET_ADMIN_PORT), 'the PodMonitor scrapes the admin port');
   });
 
   it('an overlay renders for applying only once its image is pinned by digest and no placeholder is left, unless it says it is a template', async () => {

@@ -30,6 +30,7 @@ export class ServiceMetrics {
   readonly httpDuration: Histogram<'route' | 'method' | 'status_code'>;
   readonly httpProcessing: Histogram<'route' | 'method' | 'status_code'>;
   readonly imagesUnscreened: Counter<'model'>;
+  readonly flaggedByRoute: Counter<'model' | 'route'>;
   readonly preprocessDuration: Histogram<'model'>;
   readonly queueWait: Histogram<'model'>;
   readonly inferenceDuration: Histogram<'model'>;
@@ -100,6 +101,12 @@ export class ServiceMetrics {
       name: 'awnet_images_unscreened_total',
       help: 'Images answered by a model without a router (AWNET_SERVE_UNSCREENED): never screened, in none of the flagged counts.',
       ...byModel,
+    });
+    this.flaggedByRoute = new Counter({
+      name: 'awnet_images_flagged_by_route_total',
+      help: 'Flagged images by the route that received them (classify or infer): where the attacks come in.',
+      labelNames: ['model', 'route'],
+      registers,
     });
     this.flagThreshold = new Gauge({ name: 'awnet_flag_threshold', help: 'Score above which an image is flagged (0 for a model without a router).', ...byModel });
     const dropped = () => this.evidenceDropped();

@@ -255,6 +255,10 @@ describe('inputs outside the model\'s range, and the verdict on the v2 answer', 
       const v1 = (await server.app.inject({ method: 'POST', url: '/v1/models/ranged/classify', headers: { 'content-type': 'image/png' }, payload: png })).json<Classified>();
       assert.deepEqual(flagged?.data, [v1.results[0]!.adversarial.flagged], `mean ${mean}`);
     }
+    // The bright image was flagged once on each route, and the metric says through which.
+    const metrics = (await server.app.admin.inject('/metrics')).body;
+    assert.equal(metricValue(metrics, 'awnet_images_flagged_by_route_total', { model: 'ranged', route: '/v2/models/:name/infer' }), 1);
+    assert.equal(metricValue(metrics, 'awnet_images_flagged_by_route_total', { model: 'ranged', route: '/v1/models/:name/classify' }), 1);
   });
 });
 

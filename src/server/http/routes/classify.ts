@@ -43,6 +43,8 @@ const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       app.queryGuard.screen(request, model, pixels);
       scored = await model.infer(pixels, release);
       app.queryGuard.report(request, model, pixels, scored);
+      const flagged = scored.filter((x) => x.flagged).length;
+      if (flagged > 0) app.metrics.flaggedByRoute.inc({ model: model.name, route: request.routeOptions.url ?? 'unmatched' }, flagged);
     } finally {
       release();
     }

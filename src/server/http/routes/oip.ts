@@ -99,7 +99,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ready(modelOf(request.params), reply),
   );
 
-  const infer = async (model: ServedModel, body: InferRequest, request: GuardedRequest): Promise<InferResponse> => {
+  const infer = async (model: ServedModel, body: InferRequest, request: GuardedRequest, route: string): Promise<InferResponse> => {
     const requested = (body.outputs ?? []).map((o) => o.name);
     for (const name of requested) {
       if (!(ANSWER_NAMES as readonly string[]).includes(name)) throw new Errors.UNKNOWN_TENSOR('Output', name, ANSWER_NAMES.join(', '));
@@ -108,6 +108,8 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.queryGuard.screen(request, model, images);
     const scored = await model.infer(images);
     app.queryGuard.report(request, model, images, scored);
+    const flagged = scored.filter((x) => x.flagged).length;
+    if (flagged > 0) app.metrics.flaggedByRoute.inc({ model: model.name, route }, flagged);
     const n = scored.length;
     const k = model.metadata.labels.length;
     const tensors: Record<AnswerName, { datatype: string; shape: number[]; data: () => number[] | boolean[] }> = {
@@ -132,10 +134,10 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     response: { 200: InferResponse, ...ErrorResponses },
   };
   app.post('/v2/models/:name/infer', { schema: { ...inferSchema, params: ModelParams }, config: { queryGuard: true } }, async (request) =>
-    infer(modelOf(request.params), request.body, request),
+    infer(modelOf(request.params), request.body, request, request.routeOptions.url ?? 'unmatched'),
   );
   app.post('/v2/models/:name/versions/:version/infer', { schema: { ...inferSchema, params: VersionedModelParams }, config: { queryGuard: true } }, async (request) =>
-    infer(modelOf(request.params), request.body, request),
+    infer(modelOf(request.params), request.body, request, request.routeOptions.url ?? 'unmatched'),
   );
 };
 
