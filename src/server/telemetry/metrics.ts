@@ -184,6 +184,7 @@ export class ServiceMetrics {
     // Zero series exist from the start so rate() and ratios work before the first image.
     this.imagesTotal.inc({ model }, 0);
     this.imagesFlagged.inc({ model }, 0);
+    this.imagesUnscreened.inc({ model }, 0);
   }
 
   /** Where the query-attack gauges read their values at scrape time. */
