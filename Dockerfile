@@ -107,8 +107,9 @@ RUN --mount=type=secret,id=npm-ca \
 # cpu: the CPU serving image.
 FROM ${NODE_IMAGE} AS cpu
 ENV NODE_ENV=production \
-    AWNET_HOST=0.0.0.0 \
+    AWNET_HOST=:: \
     AWNET_PORT=8080 \
+    AWNET_ADMIN_PORT=9464 \
     AWNET_EXECUTION_PROVIDERS=cpu
 RUN groupadd --system --gid 10001 awnet \
     && useradd --system --uid 10001 --gid awnet --home-dir /app --shell /usr/sbin/nologin awnet
@@ -118,7 +119,7 @@ COPY --from=build --chown=root:root /src/dist/src ./dist/src
 COPY --chown=root:root package.json ./
 COPY --chown=root:root models/*.onnx ./models/
 USER 10001:10001
-EXPOSE 8080
+EXPOSE 8080 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.AWNET_PORT || 8080) + '/v2/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node"]
@@ -129,8 +130,9 @@ CMD ["dist/src/main.js"]
 # runtime on the host (docker run --gpus all, or a Kubernetes nvidia.com/gpu limit).
 FROM ${CUDA_IMAGE} AS gpu
 ENV NODE_ENV=production \
-    AWNET_HOST=0.0.0.0 \
+    AWNET_HOST=:: \
     AWNET_PORT=8080 \
+    AWNET_ADMIN_PORT=9464 \
     AWNET_EXECUTION_PROVIDERS=cuda,cpu
 RUN groupadd --system --gid 10001 awnet \
     && useradd --system --uid 10001 --gid awnet --home-dir /app --shell /usr/sbin/nologin awnet
@@ -141,7 +143,7 @@ COPY --from=build --chown=root:root /src/dist/src ./dist/src
 COPY --chown=root:root package.json ./
 COPY --chown=root:root models/*.onnx ./models/
 USER 10001:10001
-EXPOSE 8080
+EXPOSE 8080 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.AWNET_PORT || 8080) + '/v2/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node"]

@@ -39,16 +39,19 @@ interface Scenario {
   readonly bytesHeld: number;
 }
 
+/** The server's key salt too, so that the keys computed here are the server's. */
+const KEY_SALT = 'bench-query-attack';
+
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function scenario(options: QueryAttackBenchOptions, action: 'header' | 'throttle', x: Float32Array, labels: Int32Array, clean: readonly Buffer[], judge?: StreamJudge): Promise<Scenario> {
-  const config = loadConfig({ AWNET_MODELS: options.model, AWNET_EXECUTION_PROVIDERS: 'cpu', AWNET_QUERY_ATTACK_ACTION: action, AWNET_CLIENT_KEY_HEADER: KEY_HEADER });
+  const config = loadConfig({ AWNET_MODELS: options.model, AWNET_EXECUTION_PROVIDERS: 'cpu', AWNET_QUERY_ATTACK_ACTION: action, AWNET_CLIENT_KEY_HEADER: KEY_HEADER, AWNET_CLIENT_KEY_SALT: KEY_SALT });
   const app = await buildApp({ config, registry: new Registry(), logger: false });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   try {
     const name = path.basename(options.model, '.onnx');
     const [attack, cleanRun] = await Promise.all([runSquare(url, name, x, labels, options.queries, judge?.observe), runClean(url, name, clean)]);
-    const keys = new ClientKeys(KEY_HEADER, []);
+    const keys = new ClientKeys(KEY_HEADER, [], KEY_SALT);
     const memory = app.queryGuard.memory!;
     const result: Scenario = {
       action,

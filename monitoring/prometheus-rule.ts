@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 /** The Prometheus Operator resource that carries monitoring/alert-rules.yml into a cluster. */
 export const PROMETHEUS_RULE_NAME = 'awnet-serve';
 export const DEFAULT_RULES_FILE = 'monitoring/alert-rules.yml';
-export const DEFAULT_PROMETHEUS_RULE_FILE = 'k8s/base/prometheus-rule.yaml';
+export const DEFAULT_PROMETHEUS_RULE_FILE = 'k8s/components/alerting/prometheus-rule.yaml';
 
 const HEADER = [
   `# Generated from ${DEFAULT_RULES_FILE} by monitoring/prometheus-rule.ts; edit that file, then run`,

@@ -53,3 +53,23 @@ if [ -z "$ca" ] || [ "$ca" = "null" ] || [ "$ca" = "undefined" ]; then ca="${NOD
 
 export AWNET_IMAGE_TEST=1
 node --test --test-concurrency=1 dist/test/deploy/image.test.js
+
+# The build just tested, pinned by digest into a copy of the cpu overlay and rendered with
+# the placeholder check, as a release does once the image is pushed (there with the
+# registry's digest; here the local image id stands for it). The rendered Deployment must
+# name exactly that build.
+tag="localhost/awnet-serve:test-cpu"
+id="$(podman image inspect --format '{{.Id}}' "$tag")"
+id="${id#sha256:}"
+[[ "$id" =~ ^[0-9a-f]{64}$ ]] || fail "no image id for $tag: '$id'"
+scratch="$(mktemp -d)"
+trap 'rm -f "$conf"; rm -rf "$scratch"' EXIT
+cp -r k8s "$scratch/k8s"
+mkdir "$scratch/k8s/overlays/release"
+cp k8s/overlays/cpu/kustomization.yaml "$scratch/k8s/overlays/release/"
+sed -i '/awnet-serve\/template: "true"/d' "$scratch/k8s/overlays/release/kustomization.yaml"
+sed -i "s#https://git.example.com/awnet-serve/blob/main/docs/alerts.md#https://ci.invalid/awnet-serve/docs/alerts.md#" "$scratch/k8s/components/alerting/runbooks.yaml"
+bash scripts/set-image-digest.sh "$scratch/k8s/overlays/release" "localhost/awnet-serve@sha256:$id"
+rendered="$(bash scripts/render-manifests.sh "$scratch/k8s/overlays/release")"
+grep -q "image: localhost/awnet-serve@sha256:$id" <<<"$rendered" || fail "the rendered release overlay does not name the tested build"
+echo "test-image: release overlay pinned to the tested build (sha256:$id)" >&2

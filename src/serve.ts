@@ -14,6 +14,7 @@ let app: Awaited<ReturnType<typeof buildApp>>;
 try {
   app = await buildApp({ config });
   await app.listen({ host: config.host, port: config.port });
+  await app.admin.listen({ host: config.host, port: config.adminPort });
 } catch (error) {
   process.stderr.write(`awnet-serve: could not start: ${(error as Error).message}\n`);
   process.exit(1);

@@ -11,7 +11,8 @@ import { registerOpenApi } from './http/openapi.js';
 import queryGuardPlugin from './query-attack/query-guard-plugin.js';
 import { packageVersion } from './repo-root.js';
 import classifyRoutes from './http/routes/classify.js';
-import metricsRoute from './http/routes/metrics.js';
+import adminPlugin from './http/admin-plugin.js';
+import { readModelMetadata } from './inference/model-metadata.js';
 import oipRoutes from './http/routes/oip.js';
 import { ErrorSchema } from './http/schemas.js';
 import './fastify-types.js';
@@ -40,7 +41,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.decorate('config', config);
   app.addSchema(ErrorSchema);
-  await app.register(metricsPlugin, { registry: options.registry ?? new Registry(), flaggedWindowSeconds: config.flaggedWindowSeconds });
+  // The thresholds in use are score-histogram boundaries: an attack that stays just under one shows.
+  const thresholds = config.flagThreshold !== undefined ? [config.flagThreshold] : await Promise.all(config.models.map(async (f) => (await readModelMetadata(f)).threshold));
+  await app.register(metricsPlugin, { registry: options.registry ?? new Registry(), flaggedWindowSeconds: config.flaggedWindowSeconds, thresholds });
   await app.register(errorHandler);
   await app.register(modelsPlugin, {
     files: config.models,
@@ -49,9 +52,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(lifecyclePlugin);
   await app.register(queryGuardPlugin);
-  await registerOpenApi(app, VERSION);
+  if (config.docs) await registerOpenApi(app, VERSION);
   await app.register(classifyRoutes);
   await app.register(oipRoutes);
-  await app.register(metricsRoute);
+  await app.register(adminPlugin);
   return app;
 }

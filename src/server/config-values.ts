@@ -48,3 +48,11 @@ export function oneOf<T extends string>(env: Env, key: ConfigKey, allowed: reado
   if (!allowed.includes(value)) throw new ConfigError(key, `'${text}' is not valid; valid: ${allowed.join(', ')}`);
   return value;
 }
+
+/** A yes/no setting written true or false. */
+export function bool(env: Env, key: ConfigKey, fallback: boolean): boolean {
+  const text = raw(env, key)?.toLowerCase();
+  if (text === undefined) return fallback;
+  if (text !== 'true' && text !== 'false') throw new ConfigError(key, `'${text}' is not valid; valid: true, false`);
+  return text === 'true';
+}

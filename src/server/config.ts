@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIG_KEYS, type ConfigKey } from './config-keys.js';
-import { ConfigError, fraction, integer, oneOf, raw, type Env } from './config-values.js';
+import { bool, ConfigError, fraction, integer, oneOf, raw, type Env } from './config-values.js';
 import { evidenceConfig, queryAttackConfig, type EvidenceConfig, type QueryAttackConfig } from './query-attack/query-attack-config.js';
 import { repoRoot } from './repo-root.js';
 
@@ -17,6 +17,12 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface Config {
   readonly host: string;
   readonly port: number;
+  /** /metrics: apart from the inference port, so that no client reads what the detector knows. */
+  readonly adminPort: number;
+  /** The OpenAPI document and UI (/docs) on the inference port. */
+  readonly docs: boolean;
+  /** Serve models without a router (their images cannot be screened) when asked to. */
+  readonly serveUnscreened: boolean;
   /** Absolute paths of the ONNX files to serve; the first is the default model. */
   readonly models: readonly string[];
   /** Tried in order; the first that creates a session is used. */
@@ -42,12 +48,15 @@ export interface Config {
   readonly flagThreshold: number | undefined;
   readonly flaggedWindowSeconds: number;
   readonly shutdownGraceMs: number;
+  /** A model without an inference worker this long fails liveness (the kubelet restarts the pod). */
+  readonly livenessGraceSeconds: number;
   readonly logLevel: LogLevel;
   readonly queryAttack: QueryAttackConfig;
   readonly evidence: EvidenceConfig;
 }
 
-export const DEFAULT_MODEL_FILES = ['models/fmnist-tiny-awnet.onnx', 'models/fmnist-tiny-static.onnx'];
+/** Routed models only: a model without a router is served only when AWNET_SERVE_UNSCREENED says so. */
+export const DEFAULT_MODEL_FILES = ['models/fmnist-tiny-awnet.onnx'];
 
 function providers(env: Env): ExecutionProvider[] {
   const text = raw(env, 'AWNET_EXECUTION_PROVIDERS') ?? 'cuda,cpu';
@@ -87,11 +96,22 @@ function modelPaths(env: Env, cwd: string): string[] {
   return resolved;
 }
 
+function adminPort(env: Env): number {
+  const admin = integer(env, 'AWNET_ADMIN_PORT', 9464, 0, 65535);
+  const port = integer(env, 'AWNET_PORT', 8080, 0, 65535);
+  if (admin !== 0 && admin === port) throw new ConfigError('AWNET_ADMIN_PORT', `${admin} is AWNET_PORT too; valid: a port other than the inference port`);
+  return admin;
+}
+
 /** Reads and validates the whole configuration once; throws ConfigError naming the bad variable. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   return Object.freeze({
-    host: raw(env, 'AWNET_HOST') ?? '0.0.0.0',
+    // Every address, IPv6 and (dual-stack) IPv4: probes on an IPv6-only cluster reach it.
+    host: raw(env, 'AWNET_HOST') ?? '::',
     port: integer(env, 'AWNET_PORT', 8080, 0, 65535),
+    adminPort: adminPort(env),
+    docs: bool(env, 'AWNET_DOCS', true),
+    serveUnscreened: bool(env, 'AWNET_SERVE_UNSCREENED', false),
     models: Object.freeze(modelPaths(env, cwd)),
     executionProviders: Object.freeze(providers(env)),
     executionProvidersSet: raw(env, 'AWNET_EXECUTION_PROVIDERS') !== undefined,
@@ -107,6 +127,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     flagThreshold: fraction(env, 'AWNET_FLAG_THRESHOLD'),
     flaggedWindowSeconds: integer(env, 'AWNET_FLAGGED_WINDOW_SECONDS', 300, 1, 86_400),
     shutdownGraceMs: integer(env, 'AWNET_SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
+    livenessGraceSeconds: integer(env, 'AWNET_LIVENESS_GRACE_SECONDS', 60, 1, 3600),
     logLevel: oneOf(env, 'AWNET_LOG_LEVEL', LOG_LEVELS, 'info'),
     queryAttack: queryAttackConfig(env),
     evidence: evidenceConfig(env, cwd),

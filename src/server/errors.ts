@@ -88,6 +88,11 @@ export const Errors = {
     "Input '%s' holds %d numbers; its shape needs %d finite numbers (%s)",
     400,
   ),
+  INPUT_OUT_OF_RANGE: createError<'AWNET_INPUT_OUT_OF_RANGE', 400, [string, number, number, string]>(
+    'AWNET_INPUT_OUT_OF_RANGE',
+    "Input '%s' holds %d at position %d; valid: pixel values in the model's input range %s (0-255 pixels divided by 255)",
+    400,
+  ),
   NOT_FOUND: createError<'AWNET_NOT_FOUND', 404, [string, string]>('AWNET_NOT_FOUND', 'No route %s %s; see /docs', 404),
   METHOD_NOT_ALLOWED: createError<'AWNET_METHOD_NOT_ALLOWED', 405, [string, string, string]>(
     'AWNET_METHOD_NOT_ALLOWED',

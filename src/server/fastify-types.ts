@@ -11,6 +11,8 @@ declare module 'fastify' {
     /** False from the moment shutdown starts. */
     readonly accepting: { value: boolean };
     readonly queryGuard: QueryGuard;
+    /** The admin server (/metrics), on AWNET_ADMIN_PORT; not listening until started. */
+    readonly admin: FastifyInstance;
   }
   interface FastifyRequest {
     /** Set on the inference routes: who sent it, and once its images are screened, the verdict. */

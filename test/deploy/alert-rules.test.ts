@@ -81,7 +81,7 @@ describe('alert rules (promtool)', () => {
       bases.add(`${url.origin}${url.pathname}`);
       assert.ok(anchors.has(alert.toLowerCase()), `${alert}: no "## ${alert}" section in docs/alerts.md`);
     }
-    // One base for all, so that one kustomize replacement (k8s/base/runbooks.yaml) moves them all.
+    // One base for all, so that one kustomize replacement (k8s/components/alerting/runbooks.yaml) moves them all.
     assert.equal(bases.size, 1, [...bases].join(', '));
   });
 
@@ -120,7 +120,7 @@ ${text.slice(end)}`;
     const mutants: [string, string][] = [
       ['threshold 0.6', replaceOnce(text, 'namespace_model:awnet_images_flagged:ratio_rate2m > 0.1\n', 'namespace_model:awnet_images_flagged:ratio_rate2m > 0.6\n')],
       ['no traffic floor', replaceOnce(text, 'namespace_model:awnet_images:rate2m >= 0.5\n', 'namespace_model:awnet_images:rate2m >= 0\n')],
-      ['for: 0m', replaceOnce(text, 'for: 1m\n        labels:\n          severity: critical\n        annotations:\n          summary: "Adversarial', 'for: 0m\n        labels:\n          severity: critical\n        annotations:\n          summary: "Adversarial')],
+      ['for: 0m', replaceOnce(text, 'for: 1m\n        # A security signal', 'for: 0m\n        # A security signal')],
       ['200 flagged images', replaceOnce(text, 'namespace_model:awnet_images_flagged:increase10m >= 20\n', 'namespace_model:awnet_images_flagged:increase10m >= 200\n')],
       ['count without a fraction', replaceOnce(text, '    > 0.1\n            and on (namespace, model)\n            namespace_model:awnet_images_flagged:increase10m >= 20', '    > 0\n            and on (namespace, model)\n            namespace_model:awnet_images_flagged:increase10m >= 20')],
       ['the old 5-minute rule', slow],
@@ -130,16 +130,34 @@ ${text.slice(end)}`;
     }
   });
 
-  it('the unit tests catch an error rate diluted by probes and scrapes', async () => {
+  it('the unit tests catch a burn-rate alert without its request floor, its short window or its error filter', async () => {
     const text = await readRulesText();
-    const errors = (t: RuleTest) => t.name.startsWith('high error rate');
-    assert.equal(await promtoolWith(text, errors), 0, 'the unmodified rules pass');
-    const diluted = replaceOnce(
-      text,
-      '(sum by (namespace, job) (rate(awnet_http_requests_total{route=~".*(classify|infer)"}[5m])) > 0)\n          > 0.05',
-      '(sum by (namespace, job) (rate(awnet_http_requests_total[5m])) > 0)\n          > 0.05',
-    );
-    assert.notEqual(await promtoolWith(diluted, errors), 0, 'promtool test rules passed with every request in the denominator');
+    const burn = (t: RuleTest) => t.name.startsWith('error budget burn -');
+    assert.equal(await promtoolWith(text, burn), 0, 'the unmodified rules pass');
+    const mutants: [string, string][] = [
+      ['no request floor', replaceOnce(text, 'namespace_job:awnet_inference_requests:increase1h >= 140', 'namespace_job:awnet_inference_requests:increase1h >= 0')],
+      ['no short window', replaceOnce(text, 'namespace_job:awnet_inference_errors:ratio_rate5m > (14.4 * 0.005)', 'namespace_job:awnet_inference_errors:ratio_rate1h > (14.4 * 0.005)')],
+      ['6h pair at 1x', replaceOnce(text, 'namespace_job:awnet_inference_errors:ratio_rate6h > (6 * 0.005)', 'namespace_job:awnet_inference_errors:ratio_rate6h > 0.005')],
+      ['probes counted', text.replace(/rate\(awnet_http_requests_total\{route=~"\.\*\(classify\|infer\)", status_code=~"5\.\."\}/g, 'rate(awnet_http_requests_total{status_code=~"5.."}')],
+    ];
+    for (const [name, mutant] of mutants) {
+      assert.notEqual(mutant, text, name);
+      assert.notEqual(await promtoolWith(mutant, burn), 0, `promtool test rules passed on the mutant "${name}"`);
+    }
+  });
+
+  it('alerts anyone can raise by sending images are security signals, never pages; one pod is never a page', () => {
+    const byName = new Map(alerts(rules).map((a) => [a.alert, a]));
+    for (const name of ['AwnetAdversarialTrafficSpike', 'AwnetAdversarialTrafficAboveBaseline', 'AwnetQueryAttackSuspected']) {
+      assert.deepEqual(byName.get(name)?.labels, { severity: 'warning', team: 'security' }, name);
+    }
+    // Per-pod alerts share one severity; the fleet-wide ones page.
+    assert.equal(byName.get('AwnetModelNotReady')?.labels?.severity, byName.get('AwnetTargetDown')?.labels?.severity);
+    assert.equal(byName.get('AwnetTargetDown')?.labels?.severity, 'warning');
+    assert.equal(byName.get('AwnetModelUnavailable')?.labels?.severity, 'critical');
+    // Load shedding is counted from its error code, not from every 503 (drain and not-ready answer 503 too).
+    assert.match(byName.get('AwnetRequestsRejected')?.expr ?? '', /code="AWNET_QUEUE_FULL"/);
+    assert.doesNotMatch(byName.get('AwnetRequestsRejected')?.expr ?? '', /status_code="503"/);
   });
 
   it('shortened copies of the rules (for the end-to-end test) stay valid', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { concrete, queries, readDashboard, type Dashboard } from './dashboard.js';
+import { concrete, queries, readDashboard, type Dashboard, type Panel } from './dashboard.js';
 import { run } from './repo.js';
 import { metricsIn, seriesNames, serviceMetricTypes } from './service-metrics.js';
 
@@ -64,6 +64,19 @@ describe('Grafana dashboard', () => {
       assert.ok(all.includes(needle), `no query with ${needle}`);
     }
     assert.ok(dashboard.panels.some((p) => p.type === 'heatmap' && (p.targets ?? []).some((t) => t.expr.includes('awnet_adversarial_score_bucket'))));
+  });
+
+  it('never blurs models or units: one score heatmap per model, unscreened traffic and thresholds shown, one unit per panel', () => {
+    const panels = dashboard.panels as (Panel & { repeat?: string; fieldConfig?: { defaults?: { unit?: string } } })[];
+    const heatmap = panels.find((p) => p.type === 'heatmap');
+    // Summed over models, each model's threshold boundary is lost, and a model that scores 0 swamps the rest.
+    assert.equal(heatmap?.repeat, 'model');
+    const all = queries(dashboard).map((q) => q.expr).join('\n');
+    for (const needle of ['awnet_images_unscreened_total', 'awnet_flag_threshold', 'awnet_http_request_processing_seconds_bucket']) assert.ok(all.includes(needle), `no query with ${needle}`);
+    // A query rescaled by hand (bytes / 1e9 beside seconds) means two units on one axis.
+    for (const q of queries(dashboard)) assert.doesNotMatch(q.expr, /\/ 1e\d/, `${q.panel} ${q.refId} rescales by hand`);
+    const lag = panels.find((p) => (p.targets ?? []).some((t) => t.expr.includes('eventloop_lag')));
+    assert.equal(lag?.fieldConfig?.defaults?.unit, 's');
   });
 
   it('queries only metrics the service exports', async () => {

@@ -111,7 +111,8 @@ describe('Dockerfile', () => {
       const s = stage(parsed, name);
       const [health] = all(s, 'HEALTHCHECK');
       assert.ok(health?.includes('/v2/health/ready'), `${name}: HEALTHCHECK probes readiness`);
-      assert.deepEqual(all(s, 'EXPOSE'), ['8080']);
+      assert.deepEqual(all(s, 'EXPOSE'), ['8080 9464']);
+      assert.ok(all(s, 'ENV').some((e) => e.includes('AWNET_ADMIN_PORT=9464')), 'metrics on the admin port');
       assert.ok(all(s, 'ENV').some((e) => e.includes('AWNET_PORT=8080')));
       assert.deepEqual(all(s, 'CMD'), ['["dist/src/main.js"]']);
       assert.ok(all(s, 'COPY').some((c) => c.endsWith(' models/*.onnx ./models/')), `${name}: the ONNX models are baked in, and nothing else of models/`);

@@ -28,10 +28,11 @@ const SIZE_BUDGET_MB = 600;
 const podman = (args: readonly string[], timeoutMs = 120_000): Promise<RunResult> => run('podman', args, { timeoutMs });
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
-/** Starts the image detached on a free loopback port; resolves once /v2/health/ready answers 200. */
-async function startContainer(name: string, extra: readonly string[] = []): Promise<string> {
+/** Starts the image detached on free loopback ports; resolves once /v2/health/ready answers 200. */
+async function startContainer(name: string, extra: readonly string[] = []): Promise<{ base: string; admin: string }> {
   const port = await freePort();
-  const started = await podman(['run', '-d', '--name', name, ...NETWORK, ...HARDENED, ...ULIMITS, '-e', 'AWNET_HOST=127.0.0.1', '-e', `AWNET_PORT=${port}`, ...extra, TAG]);
+  const adminPort = await freePort();
+  const started = await podman(['run', '-d', '--name', name, ...NETWORK, ...HARDENED, ...ULIMITS, '-e', 'AWNET_HOST=127.0.0.1', '-e', `AWNET_PORT=${port}`, '-e', `AWNET_ADMIN_PORT=${adminPort}`, ...extra, TAG]);
   assert.equal(started.code, 0, started.stderr);
   const base = `http://127.0.0.1:${port}`;
   await waitFor(`${name} to be ready`, 90_000, async () => {
@@ -39,7 +40,7 @@ async function startContainer(name: string, extra: readonly string[] = []): Prom
     if (state.stdout.trim() !== 'true') throw new Error(`${name} is not running:\n${(await podman(['logs', name])).stderr}`);
     return (await fetch(`${base}/v2/health/ready`)).ok || undefined;
   });
-  return base;
+  return { base, admin: `http://127.0.0.1:${adminPort}` };
 }
 
 const remove = (name: string): Promise<RunResult> => podman(['rm', '--force', name]);
@@ -95,13 +96,14 @@ describe('the cpu image, built and run with podman', { skip: process.env.AWNET_I
   describe('serving, read-only and unprivileged', () => {
     const name = `awnet-image-test-${process.pid}`;
     let base = '';
+    let admin = '';
     let host: TestServer;
 
     before(async () => {
       await remove(name);
-      base = await startContainer(name);
-      // The same models served by this checkout, to compare answers with.
-      host = await startServer([repoPath('models', 'fmnist-tiny-awnet.onnx'), repoPath('models', 'fmnist-tiny-static.onnx')], {}, { listen: true });
+      ({ base, admin } = await startContainer(name));
+      // The same model served by this checkout, to compare answers with.
+      host = await startServer([repoPath('models', 'fmnist-tiny-awnet.onnx')], {}, { listen: true });
     });
     after(async () => {
       await host?.close();
@@ -130,7 +132,8 @@ describe('the cpu image, built and run with podman', { skip: process.env.AWNET_I
         inImage.probabilities.forEach((p, k) => assert.ok(Math.abs(p - (here.probabilities[k] ?? NaN)) < 1e-5, `image ${i}, class ${k}: ${p} vs ${here.probabilities[k]}`));
         assert.ok(Math.abs(inImage.adversarial.score - here.adversarial.score) < 1e-5);
       }
-      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.equal((await fetch(`${base}/metrics`)).status, 404, 'metrics are not on the inference port');
+      const metrics = await (await fetch(`${admin}/metrics`)).text();
       assert.equal(metricValue(metrics, 'awnet_images_total', { model: 'fmnist-tiny-awnet' }), 8);
       assert.equal(metricValue(metrics, 'awnet_execution_provider_fallback', { model: 'fmnist-tiny-awnet' }), 0);
     });
@@ -163,7 +166,7 @@ describe('the cpu image, built and run with podman', { skip: process.env.AWNET_I
     await chmod(path.join(dir, 'slow.onnx'), 0o644);
     try {
       await remove(name);
-      const base = await startContainer(name, [
+      const { base, admin } = await startContainer(name, [
         '-v', `${dir}:/models:ro`,
         '-e', 'AWNET_MODELS=/models/slow.onnx',
         '-e', 'AWNET_MAX_BATCH_SIZE=1',
@@ -173,7 +176,7 @@ describe('the cpu image, built and run with podman', { skip: process.env.AWNET_I
       const png = await image(0.4);
       const requests = Array.from({ length: 6 }, () => fetch(`${base}/v1/classify`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png }));
       await waitFor('the requests to be accepted', 10_000, async () =>
-        metricValue(await (await fetch(`${base}/metrics`)).text(), 'awnet_images_in_flight', { model: 'slow' }) >= 4 ? true : undefined,
+        metricValue(await (await fetch(`${admin}/metrics`)).text(), 'awnet_images_in_flight', { model: 'slow' }) >= 4 ? true : undefined,
       );
       const signalled = Date.now();
       const kill = await podman(['kill', '--signal', 'TERM', name]);

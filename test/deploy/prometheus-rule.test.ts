@@ -11,7 +11,7 @@ import { repoPath, run } from './repo.js';
 import { RULES_FILE, readRulesText } from './rules.js';
 
 const SCRIPT = repoPath('dist', 'monitoring', 'prometheus-rule.js');
-const COMMITTED = repoPath('k8s', 'base', 'prometheus-rule.yaml');
+const COMMITTED = repoPath('k8s', 'components', 'alerting', 'prometheus-rule.yaml');
 
 describe('prometheus-rule script (monitoring/prometheus-rule.ts)', () => {
   let scratch = '';

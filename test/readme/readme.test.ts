@@ -108,7 +108,7 @@ describe('README examples, run as written', () => {
   it('serve: the exported model answers the curl example; SIGTERM to npm start stops the server too', async () => {
     const serve = tableCommand('serve');
     assert.equal(serve, 'AWNET_MODELS=runs/my-model.onnx npm start');
-    const server = shell(NO_REBUILD(serve), dir, { AWNET_PORT: '0', AWNET_HOST: '127.0.0.1' });
+    const server = shell(NO_REBUILD(serve), dir, { AWNET_PORT: '0', AWNET_ADMIN_PORT: '0', AWNET_HOST: '127.0.0.1' });
     try {
       const address = await listening(server);
       const curl = shell(onPort(shellLine("curl -s -H 'content-type: image/png' --data-binary @docs/examples/shoe.png"), address), dir);
@@ -129,15 +129,16 @@ describe('README examples, run as written', () => {
     { skip: DEFAULT_MODEL_FILES.every((f) => existsSync(path.join(repoRoot(), f))) ? false : 'the shipped models are not there' },
     async () => {
       assert.match(shellLine('npm ci && npm start'), /^npm ci && npm start$/);
-      const server = shell(NO_REBUILD('npm start'), dir, { AWNET_PORT: '0', AWNET_HOST: '127.0.0.1' });
+      const server = shell(NO_REBUILD('npm start'), dir, { AWNET_PORT: '0', AWNET_ADMIN_PORT: '0', AWNET_HOST: '127.0.0.1' });
       try {
         const address = await listening(server);
+        const admin = await listening(server, 60_000, 'admin');
         const curl = shell(onPort(shellLine("curl -s -H 'content-type: image/png' --data-binary @docs/examples/shoe.png"), address), dir);
         assert.equal(await curl.exited, 0, curl.output());
         const answer = JSON.parse(curl.output()) as Classified;
         assert.equal(answer.model.name, 'fmnist-tiny-awnet');
         assert.equal(answer.results[0]!.label, 'Sneaker');
-        const metrics = shell(onPort(shellLine('curl -s localhost:8080/metrics'), address), dir);
+        const metrics = shell(shellLine('curl -s localhost:9464/metrics').replaceAll('localhost:9464', admin), dir);
         assert.equal(await metrics.exited, 0);
         assert.match(metrics.output(), /^awnet_images_flagged_total\{[^}]*model="fmnist-tiny-awnet"[^}]*\} 0$/m);
         // What the README says that command prints, line for line.

@@ -61,11 +61,15 @@ export function shell(command: string, cwd: string, env: Record<string, string> 
   return { child, output: () => text, exited };
 }
 
-/** Waits for a server the shell started to listen; returns its address as host:port. */
-export async function listening(server: Shell, timeoutMs = 60_000): Promise<string> {
+/**
+ * Waits for a server the shell started to listen; returns its address as host:port. The
+ * service listens twice, inference first, then admin (/metrics): `which` picks one.
+ */
+export async function listening(server: Shell, timeoutMs = 60_000, which: 'inference' | 'admin' = 'inference'): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const match = /Server listening at http:\/\/(127\.0\.0\.1:\d+)/.exec(server.output());
+    const matches = [...server.output().matchAll(/Server listening at http:\/\/(127\.0\.0\.1:\d+)/g)];
+    const match = matches[which === 'inference' ? 0 : 1];
     if (match) return match[1]!;
     if (server.child.exitCode !== null || Date.now() > deadline) throw new Error(`the server did not start:\n${server.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));

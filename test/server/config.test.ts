@@ -22,7 +22,12 @@ describe('config', () => {
   it('has documented defaults and is frozen', () => {
     const config = loadConfig(base);
     assert.equal(config.port, 8080);
-    assert.equal(config.host, '0.0.0.0');
+    // Every address, IPv6 included: an IPv6-only cluster's probes reach it.
+    assert.equal(config.host, '::');
+    assert.equal(config.adminPort, 9464);
+    assert.equal(config.docs, true);
+    assert.equal(config.serveUnscreened, false);
+    assert.equal(config.livenessGraceSeconds, 60);
     assert.deepEqual(config.executionProviders, ['cuda', 'cpu']);
     assert.equal(config.executionProvidersSet, false);
     assert.deepEqual(config.models, [model]);
@@ -42,6 +47,12 @@ describe('config', () => {
       {
         AWNET_HOST: '127.0.0.1',
         AWNET_PORT: '9000',
+        AWNET_ADMIN_PORT: '9001',
+        AWNET_DOCS: 'false',
+        AWNET_SERVE_UNSCREENED: 'TRUE',
+        AWNET_LIVENESS_GRACE_SECONDS: '90',
+        AWNET_DIRECT_CLIENTS: 'false',
+        AWNET_CLIENT_KEY_SALT: 's3cret',
         AWNET_MODELS: ` ${model} , ${path.relative(dir, second)} `,
         AWNET_EXECUTION_PROVIDERS: 'CPU',
         AWNET_WORKERS: '3',
@@ -80,6 +91,10 @@ describe('config', () => {
       {
         host: '127.0.0.1',
         port: 9000,
+        adminPort: 9001,
+        docs: false,
+        serveUnscreened: true,
+        livenessGraceSeconds: 90,
         models: [model, second],
         executionProviders: ['cpu'],
         executionProvidersSet: true,
@@ -104,6 +119,8 @@ describe('config', () => {
           maxClients: 100,
           clientKeyHeader: 'x-api-key',
           trustedProxies: ['10.0.0.0/8', '192.0.2.1', 'fd00::/8'],
+          directClients: false,
+          keySalt: 's3cret',
         },
         evidence: { dir, maxBytes: 1048576 },
       },
@@ -120,6 +137,8 @@ describe('config', () => {
       maxClients: 4096,
       clientKeyHeader: undefined,
       trustedProxies: [],
+      directClients: false,
+      keySalt: undefined,
     });
     assert.equal(evidence.dir, undefined);
     assert.ok(Object.isFrozen(queryAttack) && Object.isFrozen(evidence));
@@ -163,6 +182,12 @@ describe('config', () => {
     const samples: Record<string, string> = {
       AWNET_HOST: '::1',
       AWNET_PORT: '1',
+      AWNET_ADMIN_PORT: '2',
+      AWNET_DOCS: 'false',
+      AWNET_SERVE_UNSCREENED: 'true',
+      AWNET_LIVENESS_GRACE_SECONDS: '7',
+      AWNET_DIRECT_CLIENTS: 'true',
+      AWNET_CLIENT_KEY_SALT: 'pepper',
       AWNET_MODELS: other,
       AWNET_EXECUTION_PROVIDERS: 'cpu',
       AWNET_WORKERS: '2',
@@ -193,6 +218,23 @@ describe('config', () => {
     for (const key of CONFIG_KEYS) {
       assert.notEqual(JSON.stringify(loadConfig({ ...base, [key]: samples[key]! })), defaults, `${key} has no effect`);
     }
+  });
+
+  it('refuses throttle where every client would share one key: the peer address with no proxy trusted and no key header', () => {
+    assert.throws(
+      () => loadConfig({ ...base, AWNET_QUERY_ATTACK_ACTION: 'throttle' }),
+      (err: Error) => err instanceof ConfigError && /^AWNET_QUERY_ATTACK_ACTION: 'throttle' would key clients by the connection's peer address/.test(err.message) && /AWNET_TRUSTED_PROXIES/.test(err.message),
+    );
+    // Each way of keying clients apart makes it acceptable; observe never needed one.
+    for (const extra of [{ AWNET_TRUSTED_PROXIES: '10.0.0.0/8' }, { AWNET_CLIENT_KEY_HEADER: 'x-api-key' }, { AWNET_DIRECT_CLIENTS: 'true' }]) {
+      assert.equal(loadConfig({ ...base, AWNET_QUERY_ATTACK_ACTION: 'throttle', ...extra }).queryAttack.action, 'throttle', JSON.stringify(extra));
+    }
+    assert.equal(loadConfig({ ...base, AWNET_QUERY_ATTACK_ACTION: 'observe' }).queryAttack.action, 'observe');
+  });
+
+  it('refuses an admin port equal to the inference port, and a yes/no setting that is neither', () => {
+    assert.throws(() => loadConfig({ ...base, AWNET_PORT: '9000', AWNET_ADMIN_PORT: '9000' }), /AWNET_ADMIN_PORT: 9000 is AWNET_PORT too/);
+    assert.throws(() => loadConfig({ ...base, AWNET_DOCS: 'no' }), /AWNET_DOCS: 'no' is not valid; valid: true, false/);
   });
 
   it('stops the process with a message naming the bad variable', () => {

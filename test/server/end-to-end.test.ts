@@ -52,10 +52,10 @@ describe('end to end on a real port', () => {
   it('moves the image, label, score and flagged metrics as expected after clean and after adversarial-looking images', async () => {
     // The synthetic router scores bright images as adversarial (see synthetic-model.ts).
     const labels = { model: 'e2e' };
-    const before = await scrape(server.url);
+    const before = await scrape(server.adminUrl);
     const clean = await Promise.all(Array.from({ length: 6 }, (_, i) => image(0.1 + i * 0.03, 'png', 40 + i)));
     for (const r of await Promise.all(clean.map((c) => classify(server.url, c)))) assert.equal(r.results[0]!.adversarial.flagged, false);
-    const afterClean = await scrape(server.url);
+    const afterClean = await scrape(server.adminUrl);
     const delta = (text: string, name: string, l: Record<string, string> = labels) => metricValue(text, name, l) - metricValue(before, name, l);
     assert.equal(delta(afterClean, 'awnet_images_total'), 6);
     assert.equal(delta(afterClean, 'awnet_images_flagged_total'), 0);
@@ -66,7 +66,7 @@ describe('end to end on a real port', () => {
 
     const adversarial = await Promise.all(Array.from({ length: 4 }, (_, i) => image(0.85 + i * 0.03, 'png', 60 + i)));
     for (const r of await Promise.all(adversarial.map((c) => classify(server.url, c)))) assert.equal(r.results[0]!.adversarial.flagged, true);
-    const afterAdv = await scrape(server.url);
+    const afterAdv = await scrape(server.adminUrl);
     assert.equal(delta(afterAdv, 'awnet_images_total'), 10);
     assert.equal(delta(afterAdv, 'awnet_images_flagged_total'), 4);
     assert.equal(delta(afterAdv, 'awnet_adversarial_score_bucket', { ...labels, le: '0.5' }), 6);
@@ -78,11 +78,11 @@ describe('end to end on a real port', () => {
   });
 
   it('micro-batches concurrent requests from different clients (batch-size histogram)', async () => {
-    const before = await scrape(server.url);
+    const before = await scrape(server.adminUrl);
     const files = await Promise.all(Array.from({ length: 48 }, (_, i) => image((i % 10) / 10, 'png', 100 + i)));
     const answers = await Promise.all(files.map((f) => classify(server.url, f)));
     assert.ok(answers.every((a) => a.status === 200));
-    const after = await scrape(server.url);
+    const after = await scrape(server.adminUrl);
     const d = (name: string, l: Record<string, string> = { model: 'e2e' }) => metricValue(after, name, l) - metricValue(before, name, l);
     assert.equal(d('awnet_batch_size_sum'), 48, 'every image went through a batch');
     const batches = d('awnet_batch_size_count');
@@ -112,7 +112,7 @@ describe('overload on a real port', () => {
         assert.equal(f.code, 'AWNET_QUEUE_FULL');
         assert.match(f.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
       }
-      const text = await scrape(server.url);
+      const text = await scrape(server.adminUrl);
       assert.equal(metricValue(text, 'awnet_errors_total', { code: 'AWNET_QUEUE_FULL' }), full.length);
       assert.equal(metricValue(text, 'awnet_images_total', { model: 'slow' }), ok.length);
     } finally {
@@ -130,7 +130,7 @@ describe('overload on a real port', () => {
       assert.ok(timedOut.every((a) => a.code === 'AWNET_TIMEOUT'));
       const live = await fetch(`${server.url}/v2/health/ready`);
       assert.equal(live.status, 200);
-      assert.equal(metricValue(await scrape(server.url), 'awnet_errors_total', { code: 'AWNET_TIMEOUT' }), timedOut.length);
+      assert.equal(metricValue(await scrape(server.adminUrl), 'awnet_errors_total', { code: 'AWNET_TIMEOUT' }), timedOut.length);
     } finally {
       await server.close();
     }

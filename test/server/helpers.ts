@@ -10,9 +10,17 @@ export const GREY_28: PixelShape = { channels: 1, height: 28, width: 28 };
 export interface TestServer {
   readonly app: FastifyInstance;
   readonly registry: Registry;
-  /** http://127.0.0.1:port when listening, else undefined. */
+  /** http://127.0.0.1:port when listening, else ''. */
   readonly url: string;
+  /** The admin server (/metrics) when listening, else ''. */
+  readonly adminUrl: string;
   close(): Promise<void>;
+}
+
+function urlOf(server: FastifyInstance): string {
+  const address = server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return `http://127.0.0.1:${address.port}`;
 }
 
 /** Builds the real app on the given model files with test-friendly settings; listens on a free port if asked. */
@@ -25,21 +33,23 @@ export async function startServer(
     AWNET_MODELS: models.join(','),
     AWNET_EXECUTION_PROVIDERS: 'cpu',
     AWNET_PORT: '0',
+    AWNET_ADMIN_PORT: '0',
     AWNET_HOST: '127.0.0.1',
     ...env,
   });
   const registry = new Registry();
   const app = await buildApp({ config, registry, logger: false, ...(options.engineFactory ? { engineFactory: options.engineFactory } : {}) });
   let url = '';
+  let adminUrl = '';
   if (options.listen) {
     await app.listen({ host: config.host, port: 0 });
-    const address = app.server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    url = `http://127.0.0.1:${address.port}`;
+    await app.admin.listen({ host: config.host, port: 0 });
+    url = urlOf(app);
+    adminUrl = urlOf(app.admin);
   } else {
     await app.ready();
   }
-  return { app, registry, url, close: () => app.close() };
+  return { app, registry, url, adminUrl, close: () => app.close() };
 }
 
 /** A 28×28 grey image: a deterministic pattern whose mean brightness is about `mean` (0..1). */

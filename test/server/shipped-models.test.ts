@@ -19,7 +19,7 @@ describe('npm start with no configuration', () => {
     async () => {
       const child = spawn(process.execPath, [path.join(repoRoot(), 'dist/src/main.js')], {
         // Only the port is chosen: everything else is the defaults `npm start` uses.
-        env: { ...process.env, AWNET_PORT: '0', AWNET_HOST: '127.0.0.1' },
+        env: { ...process.env, AWNET_PORT: '0', AWNET_ADMIN_PORT: '0', AWNET_HOST: '127.0.0.1' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -54,7 +54,8 @@ describe('npm start with no configuration', () => {
         };
         const recorded = sidecar.evaluation.model.cleanAccuracy;
         assert.ok(Math.abs(right / count - recorded) <= 0.15, `${right} of ${count} right; the model card records ${recorded}`);
-        assert.equal((await fetch(`${url}/v2/models/fmnist-tiny-static/ready`)).status, 200);
+        // The router-less baseline is not served by default: attacks sent to it would never be flagged.
+        assert.equal((await fetch(`${url}/v2/models/fmnist-tiny-static/ready`)).status, 404);
       } finally {
         child.kill('SIGTERM');
         assert.equal(await exited, 0);

@@ -10,6 +10,7 @@ import { writeSyntheticModel } from './synthetic-model.js';
 interface Child {
   readonly process: ChildProcess;
   readonly url: string;
+  readonly adminUrl: string;
   readonly logs: string[];
   readonly exited: Promise<number | null>;
 }
@@ -17,20 +18,23 @@ interface Child {
 /** Starts `node dist/src/main.js` as users do, on a free port; resolves once it listens. */
 async function startMain(env: Record<string, string>): Promise<Child> {
   const child = spawn(process.execPath, [path.join(repoRoot(), 'dist/src/main.js')], {
-    env: { ...process.env, AWNET_PORT: '0', AWNET_HOST: '127.0.0.1', AWNET_EXECUTION_PROVIDERS: 'cpu', ...env },
+    env: { ...process.env, AWNET_PORT: '0', AWNET_ADMIN_PORT: '0', AWNET_HOST: '127.0.0.1', AWNET_EXECUTION_PROVIDERS: 'cpu', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listen line in ${logs.join('\n')}`)), 30_000);
+  // The inference server listens first, then the admin server (/metrics).
+  const [url, adminUrl] = await new Promise<string[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listen lines in ${logs.join('\n')}`)), 30_000);
+    const urls: string[] = [];
     const onData = (data: Buffer) => {
       for (const line of data.toString().split('\n').filter(Boolean)) {
         logs.push(line);
         const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-        if (match) {
+        if (match) urls.push(match[1]!);
+        if (urls.length === 2) {
           clearTimeout(timer);
-          resolve(match[1]!);
+          resolve(urls);
         }
       }
     };
@@ -38,7 +42,7 @@ async function startMain(env: Record<string, string>): Promise<Child> {
     child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
     void exited.then((code) => reject(new Error(`exited with ${code}: ${logs.join('\n')}`)));
   });
-  return { process: child, url, logs, exited };
+  return { process: child, url: url!, adminUrl: adminUrl!, logs, exited };
 }
 
 /** Polls `check` every 25 ms; a busy machine may take seconds to queue six requests, so the limit is generous. */
@@ -77,7 +81,7 @@ describe('graceful shutdown of the real process', () => {
       );
       // All six are received and queued behind one another before the signal.
       await waitFor(async () => {
-        const text = await (await fetch(`${child.url}/metrics`)).text();
+        const text = await (await fetch(`${child.adminUrl}/metrics`)).text();
         return metricValue(text, 'awnet_queue_depth', { model: 'slow' }) >= 4;
       }, 'six requests in flight');
 
@@ -117,7 +121,7 @@ describe('graceful shutdown of the real process', () => {
           () => 'reset',
         ),
       );
-      await waitFor(async () => metricValue(await (await fetch(`${child.url}/metrics`)).text(), 'awnet_queue_depth', { model: 'slow' }) >= 4, 'requests queued');
+      await waitFor(async () => metricValue(await (await fetch(`${child.adminUrl}/metrics`)).text(), 'awnet_queue_depth', { model: 'slow' }) >= 4, 'requests queued');
       child.process.kill('SIGTERM');
       assert.equal(await child.exited, 1, child.logs.join('\n'));
       assert.ok(child.logs.some((l) => l.includes('still running after 1 ms')));

@@ -30,8 +30,7 @@ export const ClassifyResult = Type.Object({
   probabilities: Type.Array(Probability, { description: 'One per label, in the order of model.labels; they sum to 1.' }),
   adversarial: Type.Object({
     score: Type.Number({ description: "The router's probability that the image is adversarial." }),
-    flagged: Type.Boolean({ description: 'score > threshold' }),
-    threshold: Type.Number(),
+    flagged: Type.Boolean({ description: "score above the model's flagging threshold (the threshold itself is on the admin port only)" }),
   }),
 });
 
@@ -57,8 +56,8 @@ export const ModelMetadataResponse = Type.Object({
   outputs: Type.Array(TensorMetadata),
   parameters: Type.Object({
     labels: Type.Array(Type.String()),
-    threshold: Type.Number(),
     execution_provider: Type.String(),
+    screened: Type.Boolean({ description: 'The model has a router: its images are screened for attacks and can be flagged.' }),
   }),
 });
 
@@ -86,7 +85,12 @@ export const InferResponse = Type.Object({
   model_version: Type.String(),
   id: Type.Optional(Type.String()),
   outputs: Type.Array(
-    Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()), data: Type.Array(Type.Number()) }),
+    Type.Object({
+      name: Type.String(),
+      datatype: Type.String(),
+      shape: Type.Array(Type.Integer()),
+      data: Type.Union([Type.Array(Type.Number()), Type.Array(Type.Boolean())]),
+    }),
   ),
 });
 export type InferResponse = Static<typeof InferResponse>;

@@ -27,6 +27,9 @@ function flatten(data: readonly unknown[], name: string): number[] {
   return out;
 }
 
+/** Pixel values the models take, as the exporter scales them; anything else is a client bug, never scored. */
+export const INPUT_RANGE = { min: 0, max: 1 } as const;
+
 /** Checks an OIP infer request's inputs against the model contract; one C×H×W array per image. */
 export function parseInferInput(inputs: readonly TensorInput[], shape: PixelShape): Float32Array[] {
   for (const input of inputs) {
@@ -47,5 +50,7 @@ export function parseInferInput(inputs: readonly TensorInput[], shape: PixelShap
   if (values.length !== count * size) {
     throw new Errors.WRONG_LENGTH(input.name, values.length, count * size, `shape [${dims.join(', ')}]`);
   }
+  const outside = values.findIndex((v) => v < INPUT_RANGE.min || v > INPUT_RANGE.max);
+  if (outside >= 0) throw new Errors.INPUT_OUT_OF_RANGE(input.name, values[outside]!, outside, `[${INPUT_RANGE.min}, ${INPUT_RANGE.max}]`);
   return Array.from({ length: count }, (_, i) => Float32Array.from(values.slice(i * size, (i + 1) * size)));
 }

@@ -18,7 +18,18 @@ export type ModelSettings = Pick<
   | 'queueLimit'
   | 'requestTimeoutMs'
   | 'flagThreshold'
+  | 'serveUnscreened'
 >;
+
+/** A model the settings do not allow: one without a router while AWNET_SERVE_UNSCREENED is false. */
+export class UnscreenedModelError extends Error {
+  constructor(file: string, name: string) {
+    super(
+      `AWNET_MODELS: ${file}: model ${name} has no router, so the images sent to it are never screened for attacks (a client could send its attack there); valid: routed models only, or AWNET_SERVE_UNSCREENED=true to serve it knowingly (its images are counted in awnet_images_unscreened_total)`,
+    );
+    this.name = 'UnscreenedModelError';
+  }
+}
 
 /** Where loading and serving models report: routine lines, and the ones an operator must see. */
 export interface ModelLog {
@@ -59,6 +70,7 @@ export interface ScoredImage extends ImageOutput {
 /** One model being served: its metadata, its batch queue and its engine. */
 export class ServedModel {
   private open = true;
+  private deadSince: number | undefined;
   ready = false;
 
   constructor(
@@ -79,9 +91,24 @@ export class ServedModel {
     return this.metadata.version;
   }
 
+  /** Its adversarial score comes from a router; without one the score is always 0 and says nothing. */
+  get screened(): boolean {
+    return this.metadata.raw.router;
+  }
+
   /** Ready and able to run batches: what readiness and awnet_model_ready report. */
   get serving(): boolean {
     return this.ready && this.engine.healthy;
+  }
+
+  /** How long its engine has been unable to run batches, as of `now` (0 while healthy); read by liveness. */
+  deadForMs(now: number): number {
+    if (this.engine.healthy) {
+      this.deadSince = undefined;
+      return 0;
+    }
+    this.deadSince ??= now;
+    return now - this.deadSince;
   }
 
   /** Declares a request that will call `infer` soon (see Batcher.announce). */
@@ -108,8 +135,9 @@ export class ServedModel {
       for (let k = 1; k < out.probabilities.length; k++) if (out.probabilities[k]! > out.probabilities[best]!) best = k;
       const label = this.metadata.labels[best] ?? String(best);
       // Strictly above, as the exporter calibrates it (a score equal to the threshold is not flagged).
-      const flagged = out.adversarialScore > this.threshold;
-      this.metrics.recordImage(this.name, label, out.adversarialScore, flagged);
+      const flagged = this.screened && out.adversarialScore > this.threshold;
+      if (this.screened) this.metrics.recordImage(this.name, label, out.adversarialScore, flagged);
+      else this.metrics.recordUnscreened(this.name, label);
       return { ...out, labelIndex: best, label, flagged };
     });
   }
@@ -148,6 +176,7 @@ export class ModelRegistry {
     try {
       for (const file of files) {
         const metadata = await readModelMetadata(file);
+        if (!metadata.raw.router && !settings.serveUnscreened) throw new UnscreenedModelError(file, metadata.name);
         const engine = await engineFactory(file, metadata, settings, log);
         const { channels, height, width } = metadata.input;
         const batcher = new Batcher(
@@ -181,8 +210,10 @@ export class ModelRegistry {
           queueDepth: () => batcher.depth,
           imagesInFlight: () => batcher.imagesInFlight,
           ready: () => model.serving,
+          threshold: model.screened ? threshold : 0,
         });
         log.info(`model ${metadata.name} v${metadata.version} loaded from ${file} on ${engine.provider} (threshold ${threshold})`);
+        if (!model.screened) log.warn(`model ${metadata.name} has no router: its images are not screened for attacks (AWNET_SERVE_UNSCREENED=true)`);
         if (fallback) {
           log.warn(
             `model ${metadata.name} runs on the ${engine.provider} execution provider, not on ${settings.executionProviders[0]}, the first of AWNET_EXECUTION_PROVIDERS (${settings.executionProviders.join(',')}): it is slower than this pod was sized for`,

@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { ConfigError, integer, oneOf, raw, type Env } from '../config-values.js';
+import { bool, ConfigError, integer, oneOf, raw, type Env } from '../config-values.js';
 
 export const QUERY_ATTACK_ACTIONS = ['off', 'observe', 'header', 'throttle'] as const;
 export type QueryAttackAction = (typeof QUERY_ATTACK_ACTIONS)[number];
@@ -19,6 +19,14 @@ export interface QueryAttackConfig {
   readonly clientKeyHeader: string | undefined;
   /** Addresses and CIDR ranges whose X-Forwarded-For is believed. */
   readonly trustedProxies: readonly string[];
+  /** Clients connect to the service itself (no proxy): their peer address is theirs, so throttle may key by it. */
+  readonly directClients: boolean;
+  /**
+   * Secret the client keys are an HMAC under, so that a key in a log or an evidence file
+   * cannot be turned back into an address by hashing every IPv4 address. Undefined: a
+   * random one per process (keys then differ between pods and restarts).
+   */
+  readonly keySalt: string | undefined;
 }
 
 export interface EvidenceConfig {
@@ -67,14 +75,28 @@ function evidenceDir(env: Env, cwd: string): string | undefined {
 
 /** The detector's settings; defaults in docs/api.md. */
 export function queryAttackConfig(env: Env): QueryAttackConfig {
+  const action = oneOf(env, 'AWNET_QUERY_ATTACK_ACTION', QUERY_ATTACK_ACTIONS, 'observe');
+  const clientKeyHeader = headerName(env);
+  const proxies = trustedProxies(env);
+  const directClients = bool(env, 'AWNET_DIRECT_CLIENTS', false);
+  // Behind an ingress or a sidecar every request comes from the same peer: keyed by it, one
+  // suspected client would get every client throttled.
+  if (action === 'throttle' && clientKeyHeader === undefined && proxies.length === 0 && !directClients) {
+    throw new ConfigError(
+      'AWNET_QUERY_ATTACK_ACTION',
+      "'throttle' would key clients by the connection's peer address, which is the proxy's for every client behind one; valid: throttle with AWNET_TRUSTED_PROXIES (the proxies' addresses) or AWNET_CLIENT_KEY_HEADER set, or with AWNET_DIRECT_CLIENTS=true where clients connect to the service directly; or observe",
+    );
+  }
   return Object.freeze({
-    action: oneOf(env, 'AWNET_QUERY_ATTACK_ACTION', QUERY_ATTACK_ACTIONS, 'observe'),
+    action,
     threshold: integer(env, 'AWNET_QUERY_ATTACK_THRESHOLD', 10, 2, 100_000),
     windowSeconds: integer(env, 'AWNET_QUERY_ATTACK_WINDOW_SECONDS', 600, 1, 86_400),
     history: integer(env, 'AWNET_QUERY_ATTACK_HISTORY', 128, 8, 4096),
     maxClients: integer(env, 'AWNET_QUERY_ATTACK_MAX_CLIENTS', 4096, 1, 1_000_000),
-    clientKeyHeader: headerName(env),
-    trustedProxies: Object.freeze(trustedProxies(env)),
+    clientKeyHeader,
+    trustedProxies: Object.freeze(proxies),
+    directClients,
+    keySalt: raw(env, 'AWNET_CLIENT_KEY_SALT'),
   });
 }
 

@@ -23,6 +23,7 @@ export default fp(
     if (queryAttack.action !== 'off') {
       for (const model of app.models.names) app.metrics.queryAttackRequests.inc({ model, action: queryAttack.action }, 0);
     }
+    if (ring) app.metrics.watchEvidence(() => ring.dropped);
     if (ring) app.log.info(`evidence of flagged and suspected queries goes to ${ring.dir} (at most ${ring.maxBytes} bytes; ${ring.bytes} there now)`);
 
     app.addHook('onRequest', async (request) => {

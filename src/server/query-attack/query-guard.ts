@@ -52,7 +52,7 @@ export class QueryGuard {
     private readonly metrics: ServiceMetrics,
     readonly evidence: EvidenceRing | undefined,
   ) {
-    this.keys = new ClientKeys(config.clientKeyHeader, config.trustedProxies);
+    this.keys = new ClientKeys(config.clientKeyHeader, config.trustedProxies, config.keySalt);
     this.memory = config.action === 'off' ? undefined : new QueryMemory(config);
   }
 

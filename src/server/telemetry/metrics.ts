@@ -15,12 +15,22 @@ export interface ModelGauges {
   readonly imagesInFlight: () => number;
   /** Read at scrape time: ready, and its engine able to run batches. */
   readonly ready: () => boolean;
+  /** The score above which its images are flagged. */
+  readonly threshold: number;
+}
+
+/** The score buckets: every 0.05, plus each threshold in use, so that "just under it" is a bucket boundary. */
+export function scoreBuckets(thresholds: readonly number[]): number[] {
+  return [...new Set([...SCORE_BUCKETS, ...thresholds.filter((t) => t > 0 && t < 1)])].sort((a, b) => a - b);
 }
 
 /** Every metric the service exports (docs/metrics.md lists the same names). */
 export class ServiceMetrics {
   readonly httpRequests: Counter<'route' | 'method' | 'status_code'>;
   readonly httpDuration: Histogram<'route' | 'method' | 'status_code'>;
+  readonly httpProcessing: Histogram<'route' | 'method' | 'status_code'>;
+  readonly imagesUnscreened: Counter<'model'>;
+  readonly flaggedByRoute: Counter<'model' | 'route'>;
   readonly preprocessDuration: Histogram<'model'>;
   readonly queueWait: Histogram<'model'>;
   readonly inferenceDuration: Histogram<'model'>;
@@ -35,6 +45,8 @@ export class ServiceMetrics {
   private queryAttacks = { suspected: () => 0, tracked: () => 0 };
   private readonly providerFallback: Gauge<'model'>;
   private readonly queueCapacity: Gauge<'model'>;
+  private readonly flagThreshold: Gauge<'model'>;
+  private evidenceDropped: () => number = () => 0;
   private readonly windows = new Map<string, FlaggedWindow>();
   private readonly depths = new Map<string, () => number>();
   private readonly inFlight = new Map<string, () => number>();
@@ -43,6 +55,8 @@ export class ServiceMetrics {
   constructor(
     readonly registry: Registry,
     private readonly windowSeconds: number,
+    /** The thresholds of the models to be served: boundaries of the score histogram. */
+    thresholds: readonly number[] = [],
   ) {
     const registers = [registry];
     collectDefaultMetrics({ register: registry, prefix: 'awnet_' });
@@ -50,6 +64,12 @@ export class ServiceMetrics {
     const byModel = { labelNames: ['model'] as const, registers };
     this.httpRequests = new Counter({ name: 'awnet_http_requests_total', help: 'HTTP requests answered, by route template, method and status code.', ...http });
     this.httpDuration = new Histogram({ name: 'awnet_http_request_duration_seconds', help: 'Time from request received to response sent.', buckets: SECONDS_BUCKETS, ...http });
+    this.httpProcessing = new Histogram({
+      name: 'awnet_http_request_processing_seconds',
+      help: "Time from the request's body received to the response sent: the service's own time, without the client's upload.",
+      buckets: SECONDS_BUCKETS,
+      ...http,
+    });
     this.preprocessDuration = new Histogram({ name: 'awnet_preprocess_duration_seconds', help: 'Decoding and resizing of one image.', buckets: SECONDS_BUCKETS, ...byModel });
     this.queueWait = new Histogram({ name: 'awnet_queue_wait_duration_seconds', help: 'Time an image waited in the batch queue before its batch started.', buckets: SECONDS_BUCKETS, ...byModel });
     this.inferenceDuration = new Histogram({ name: 'awnet_inference_duration_seconds', help: 'Time the model ran for one batch.', buckets: SECONDS_BUCKETS, ...byModel });
@@ -76,7 +96,31 @@ export class ServiceMetrics {
     this.imagesTotal = new Counter({ name: 'awnet_images_total', help: 'Images the model scored.', ...byModel });
     this.imagesFlagged = new Counter({ name: 'awnet_images_flagged_total', help: 'Images whose adversarial score is above the flagging threshold.', ...byModel });
     this.imagesClassified = new Counter({ name: 'awnet_images_classified_total', help: 'Images by predicted label.', labelNames: ['model', 'label'], registers });
-    this.adversarialScore = new Histogram({ name: 'awnet_adversarial_score', help: "The router's probability that an image is adversarial.", buckets: SCORE_BUCKETS, ...byModel });
+    this.adversarialScore = new Histogram({ name: 'awnet_adversarial_score', help: "The router's probability that an image is adversarial.", buckets: scoreBuckets(thresholds), ...byModel });
+    this.imagesUnscreened = new Counter({
+      name: 'awnet_images_unscreened_total',
+      help: 'Images answered by a model without a router (AWNET_SERVE_UNSCREENED): never screened, in none of the flagged counts.',
+      ...byModel,
+    });
+    this.flaggedByRoute = new Counter({
+      name: 'awnet_images_flagged_by_route_total',
+      help: 'Flagged images by the route that received them (classify or infer): where the attacks come in.',
+      labelNames: ['model', 'route'],
+      registers,
+    });
+    this.flagThreshold = new Gauge({ name: 'awnet_flag_threshold', help: 'Score above which an image is flagged (0 for a model without a router).', ...byModel });
+    const dropped = () => this.evidenceDropped();
+    let droppedSeen = 0;
+    new Counter({
+      name: 'awnet_evidence_dropped_total',
+      help: 'Evidence items not written: the write queue was full or an item exceeded the byte budget.',
+      registers,
+      collect() {
+        const now = dropped();
+        if (now > droppedSeen) this.inc(now - droppedSeen);
+        droppedSeen = Math.max(droppedSeen, now);
+      },
+    });
     const windows = this.windows;
     new Gauge({
       name: 'awnet_flagged_fraction',
@@ -136,14 +180,27 @@ export class ServiceMetrics {
     this.queueCapacity.set({ model }, gauges.queueCapacity);
     this.modelInfo.set({ model, version: gauges.version, execution_provider: gauges.provider }, 1);
     this.providerFallback.set({ model }, gauges.providerFallback ? 1 : 0);
+    this.flagThreshold.set({ model }, gauges.threshold);
     // Zero series exist from the start so rate() and ratios work before the first image.
     this.imagesTotal.inc({ model }, 0);
     this.imagesFlagged.inc({ model }, 0);
+    this.imagesUnscreened.inc({ model }, 0);
   }
 
   /** Where the query-attack gauges read their values at scrape time. */
   watchQueryAttacks(sources: { suspected: () => number; tracked: () => number }): void {
     this.queryAttacks = sources;
+  }
+
+  /** Where awnet_evidence_dropped_total reads its count at scrape time. */
+  watchEvidence(dropped: () => number): void {
+    this.evidenceDropped = dropped;
+  }
+
+  /** An image answered by a model that cannot screen it: counted apart, so no dashboard reads its 0 as clean. */
+  recordUnscreened(model: string, label: string): void {
+    this.imagesUnscreened.inc({ model });
+    this.imagesClassified.inc({ model, label });
   }
 
   /** One scored image, from any route. */

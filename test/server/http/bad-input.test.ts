@@ -167,7 +167,7 @@ describe('bad input on a real port: a 4xx with its code, no crash, good clients 
   });
 
   it('a client that disconnects mid-upload', async () => {
-    const counted = async () => metricValue(await (await fetch(`${server.url}/metrics`)).text(), 'awnet_errors_total', { code: 'AWNET_CLIENT_DISCONNECTED' });
+    const counted = async () => metricValue(await (await fetch(`${server.adminUrl}/metrics`)).text(), 'awnet_errors_total', { code: 'AWNET_CLIENT_DISCONNECTED' });
     const before = await counted();
     const png = await image(0.3, 'png', 9, { channels: 3, height: 48, width: 48 });
     await disconnectMidUpload(server.url, '/v1/classify', { 'Content-Type': 'image/png' }, png.subarray(0, 100), png.length);
@@ -187,7 +187,7 @@ describe('bad input on a real port: a 4xx with its code, no crash, good clients 
     const statuses = await goodClient;
     assert.ok(statuses.length > 5, `good client made ${statuses.length} requests`);
     assert.ok(statuses.every((s) => s === 200), `good client saw ${[...new Set(statuses)]}`);
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await (await fetch(`${server.adminUrl}/metrics`)).text();
     const fivexx = text.split('\n').filter((l) => l.startsWith('awnet_http_requests_total{') && /status_code="5/.test(l));
     assert.deepEqual(fivexx, []);
     assert.ok(metricValue(text, 'awnet_errors_total') >= 30);

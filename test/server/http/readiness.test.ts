@@ -25,7 +25,7 @@ describe('readiness follows the inference workers', () => {
   let pool: InferencePool;
 
   before(async () => {
-    server = await startServer([file], { AWNET_WORKERS: '1', AWNET_REQUEST_TIMEOUT_MS: '5000' }, { listen: true });
+    server = await startServer([file], { AWNET_WORKERS: '1', AWNET_REQUEST_TIMEOUT_MS: '5000', AWNET_LIVENESS_GRACE_SECONDS: '1' }, { listen: true });
     const engine = server.app.models.get('fragile').engine;
     assert.ok(engine instanceof InferencePool);
     pool = engine;
@@ -36,7 +36,7 @@ describe('readiness follows the inference workers', () => {
   });
 
   const status = async (route: string): Promise<number> => (await fetch(`${server.url}${route}`)).status;
-  const ready = async (): Promise<number> => metricValue(await (await fetch(`${server.url}/metrics`)).text(), 'awnet_model_ready', { model: 'fragile' });
+  const ready = async (): Promise<number> => metricValue(await (await fetch(`${server.adminUrl}/metrics`)).text(), 'awnet_model_ready', { model: 'fragile' });
   const classify = async (): Promise<Response> =>
     fetch(`${server.url}/v1/models/fragile/classify`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: await image(0.3) });
 
@@ -63,11 +63,16 @@ describe('readiness follows the inference workers', () => {
     assert.equal(refused.status, 503, 'refused at once rather than timing out with 504');
     assert.equal(((await refused.json()) as { code: string }).code, 'AWNET_NOT_READY');
     assert.ok(Date.now() - started < 2000, `refused after ${Date.now() - started} ms`);
+    // Dead past AWNET_LIVENESS_GRACE_SECONDS: no longer live, so the kubelet restarts the pod
+    // instead of leaving it NotReady (holding its GPU) for ever.
+    await sleep(1100);
+    assert.equal(await status('/v2/health/live'), 503, 'not live once the model has had no worker past the grace');
 
     // The file comes back: a later attempt starts a worker and the pod is ready again.
     renameSync(hidden, file);
     await until('the pool to recover', 20_000, async () => pool.healthy && pool.size === 1);
     assert.equal(await status('/v2/health/ready'), 200);
+    assert.equal(await status('/v2/health/live'), 200);
     assert.equal(await ready(), 1);
     assert.equal((await classify()).status, 200);
   });

@@ -14,7 +14,7 @@ interface Classified {
     label: string;
     top_k: { label: string; probability: number }[];
     probabilities: number[];
-    adversarial: { score: number; flagged: boolean; threshold: number };
+    adversarial: { score: number; flagged: boolean; threshold?: number };
   }[];
 }
 
@@ -52,7 +52,7 @@ describe('routes (app.inject)', () => {
     assert.equal(r!.top_k.length, 5);
     assert.equal(r!.top_k[0]!.label, r!.label);
     for (let i = 1; i < 5; i++) assert.ok(r!.top_k[i - 1]!.probability >= r!.top_k[i]!.probability);
-    assert.equal(r!.adversarial.threshold, 0.5);
+    assert.equal(r!.adversarial.threshold, undefined, 'a client is never told the threshold');
     assert.equal(r!.adversarial.flagged, false);
     assert.ok(r!.adversarial.score < 0.5);
   });
@@ -82,7 +82,7 @@ describe('routes (app.inject)', () => {
     assert.equal(body.model.name, 'second');
     assert.deepEqual(body.model.labels, ['cat', 'dog', 'bird']);
     assert.equal(body.results[0]!.top_k.length, 3, 'top_k is capped at the number of classes');
-    assert.equal(body.results[0]!.adversarial.threshold, 0.9);
+    assert.equal(metricValue((await server.app.admin.inject('/metrics')).body, 'awnet_flag_threshold', { model: 'second' }), 0.9);
     const unknown = await post('/v1/models/third/classify', rgb, 'image/png');
     assert.equal(unknown.statusCode, 404);
     assert.equal(unknown.json().code, 'AWNET_UNKNOWN_MODEL');
@@ -126,8 +126,10 @@ describe('routes (app.inject)', () => {
         { name: 'logits', datatype: 'FP32', shape: [-1, 3] },
         { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] },
         { name: 'adversarial_score', datatype: 'FP32', shape: [-1] },
+        { name: 'flagged', datatype: 'BOOL', shape: [-1] },
       ],
-      parameters: { labels: ['cat', 'dog', 'bird'], threshold: 0.9, execution_provider: 'cpu' },
+      // No threshold: a client must not be able to tune an attack to stay just under it.
+      parameters: { labels: ['cat', 'dog', 'bird'], execution_provider: 'cpu', screened: true },
     });
     assert.equal((await server.app.inject('/v2/models/second/versions/3')).statusCode, 200);
     assert.deepEqual((await server.app.inject('/v2/models/first/ready')).json(), { name: 'first', ready: true });
@@ -156,6 +158,7 @@ describe('routes (app.inject)', () => {
       ['logits', 'FP32', [2, 10]],
       ['probabilities', 'FP32', [2, 10]],
       ['adversarial_score', 'FP32', [2]],
+      ['flagged', 'BOOL', [2]],
     ]);
     const probs = body.outputs[1]!.data;
     assert.ok(Math.abs(probs.slice(0, 10).reduce((a, p) => a + p, 0) - 1) < 1e-5);
@@ -176,9 +179,9 @@ describe('routes (app.inject)', () => {
   });
 
   it('exports metrics in the Prometheus format with model info, provider and counts', async () => {
-    const before = (await server.app.inject('/metrics')).body;
+    const before = (await server.app.admin.inject('/metrics')).body;
     await post('/v1/classify', await image(0.9), 'image/png');
-    const res = await server.app.inject('/metrics');
+    const res = await server.app.admin.inject('/metrics');
     assert.equal(res.statusCode, 200);
     assert.match(res.headers['content-type'] as string, /^text\/plain; version=0\.0\.4/);
     const text = res.body;
@@ -194,9 +197,13 @@ describe('routes (app.inject)', () => {
   it('serves an OpenAPI document and its UI, and answers unknown routes with AWNET_NOT_FOUND', async () => {
     const doc = (await server.app.inject('/docs/json')).json<{ openapi: string; paths: Record<string, unknown> }>();
     assert.equal(doc.openapi, '3.1.0');
-    for (const p of ['/v1/classify', '/v1/models/{name}/classify', '/v2', '/v2/health/ready', '/v2/models/{name}/infer', '/metrics']) {
+    for (const p of ['/v1/classify', '/v1/models/{name}/classify', '/v2', '/v2/health/ready', '/v2/models/{name}/infer']) {
       assert.ok(p in doc.paths, p);
     }
+    // Operational endpoints are on the admin port only.
+    assert.ok(!('/metrics' in doc.paths));
+    assert.equal((await server.app.inject('/metrics')).statusCode, 404);
+    assert.equal((await server.app.admin.inject('/metrics')).statusCode, 200);
     const classify = (doc.paths['/v1/classify'] as { post: { requestBody: { content: Record<string, unknown> } } }).post;
     assert.deepEqual(Object.keys(classify.requestBody.content), ['image/*', 'application/octet-stream', 'multipart/form-data']);
     const ui = await server.app.inject('/docs');
@@ -228,9 +235,61 @@ describe('AWNET_FLAG_THRESHOLD', () => {
     try {
       const res = await server.app.inject({ method: 'POST', url: '/v1/classify', headers: { 'content-type': 'image/png' }, payload: await image(0.45) });
       const adversarial = res.json<Classified>().results[0]!.adversarial;
-      assert.equal(adversarial.threshold, 0.01);
+      assert.equal(metricValue((await server.app.admin.inject('/metrics')).body, 'awnet_flag_threshold', { model: 'strict' }), 0.01);
       assert.ok(adversarial.score > 0.01 && adversarial.score < 0.5);
       assert.equal(adversarial.flagged, true);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('inputs outside the model\'s range, and the verdict on the v2 answer', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer([writeSyntheticModel({ name: 'ranged' })]);
+  });
+  after(() => server.close());
+  const infer = (data: number[]) =>
+    server.app.inject({ method: 'POST', url: '/v2/models/ranged/infer', payload: { inputs: [{ name: 'pixels', shape: [1, 1, 28, 28], datatype: 'FP32', data }] } });
+
+  it('refuses 0-255 pixels with AWNET_INPUT_OUT_OF_RANGE, naming the value, and never scores them', async () => {
+    const raw = Array.from(await decodeImage(await image(0.9), GREY_28, { maxInputPixels: 1e6 }), (v) => Math.round(v * 255));
+    const res = await infer(raw);
+    assert.equal(res.statusCode, 400);
+    const body = res.json<{ code: string; error: string }>();
+    assert.equal(body.code, 'AWNET_INPUT_OUT_OF_RANGE');
+    assert.match(body.error, /holds \d+ at position \d+; valid: pixel values in the model's input range \[0, 1\]/);
+    const metrics = (await server.app.admin.inject('/metrics')).body;
+    assert.equal(metricValue(metrics, 'awnet_images_total', { model: 'ranged' }), 0, 'not scored');
+    assert.equal(metricValue(metrics, 'awnet_images_flagged_total', { model: 'ranged' }), 0, 'not counted as flagged');
+    assert.equal((await infer(new Array<number>(784).fill(-0.01))).json<{ code: string }>().code, 'AWNET_INPUT_OUT_OF_RANGE');
+  });
+
+  it('answers in-range pixels with a flagged tensor that agrees with the v1 verdict', async () => {
+    for (const mean of [0.3, 0.9]) {
+      const png = await image(mean);
+      const pixels = Array.from(await decodeImage(png, GREY_28, { maxInputPixels: 1e6 }));
+      const v2 = (await infer(pixels)).json<{ outputs: { name: string; datatype: string; data: unknown[] }[] }>();
+      const flagged = v2.outputs.find((o) => o.name === 'flagged');
+      assert.equal(flagged?.datatype, 'BOOL');
+      const v1 = (await server.app.inject({ method: 'POST', url: '/v1/models/ranged/classify', headers: { 'content-type': 'image/png' }, payload: png })).json<Classified>();
+      assert.deepEqual(flagged?.data, [v1.results[0]!.adversarial.flagged], `mean ${mean}`);
+    }
+    // The bright image was flagged once on each route, and the metric says through which.
+    const metrics = (await server.app.admin.inject('/metrics')).body;
+    assert.equal(metricValue(metrics, 'awnet_images_flagged_by_route_total', { model: 'ranged', route: '/v2/models/:name/infer' }), 1);
+    assert.equal(metricValue(metrics, 'awnet_images_flagged_by_route_total', { model: 'ranged', route: '/v1/models/:name/classify' }), 1);
+  });
+});
+
+describe('AWNET_DOCS=false', () => {
+  it('serves no OpenAPI document nor UI', async () => {
+    const server = await startServer([writeSyntheticModel({ name: 'nodocs' })], { AWNET_DOCS: 'false' });
+    try {
+      assert.equal((await server.app.inject('/docs')).statusCode, 404);
+      assert.equal((await server.app.inject('/docs/json')).statusCode, 404);
+      assert.equal((await server.app.inject('/v2/health/ready')).statusCode, 200);
     } finally {
       await server.close();
     }
@@ -254,7 +313,7 @@ describe('while draining', () => {
       assert.deepEqual(ready.json(), { ready: false });
       assert.equal((await server.app.inject('/v2/models/draining/ready')).statusCode, 503);
       assert.equal((await server.app.inject('/v2/health/live')).statusCode, 200);
-      const metrics = await server.app.inject('/metrics');
+      const metrics = await server.app.admin.inject('/metrics');
       assert.equal(metrics.statusCode, 200);
       assert.equal(metricValue(metrics.body, 'awnet_model_ready', { model: 'draining' }), 0);
       assert.equal(metricValue(metrics.body, 'awnet_errors_total', { code: 'AWNET_NOT_READY' }), 2);

@@ -85,7 +85,7 @@ describe('the CUDA probe decides from files, without asking onnxruntime', () => 
 
   it('a start on this machine prints no onnxruntime FAIL line and one line about the provider', { skip: probeCuda(systemProbeEnv()).usable ? 'CUDA is installed here' : false }, async () => {
     const child = spawn(process.execPath, [path.join(repoRoot(), 'dist/src/main.js')], {
-      env: { ...process.env, AWNET_MODELS: writeSyntheticModel(), AWNET_EXECUTION_PROVIDERS: 'cuda,cpu', AWNET_PORT: '0', AWNET_HOST: '127.0.0.1', AWNET_WORKERS: '1' },
+      env: { ...process.env, AWNET_MODELS: writeSyntheticModel(), AWNET_EXECUTION_PROVIDERS: 'cuda,cpu', AWNET_PORT: '0', AWNET_ADMIN_PORT: '0', AWNET_HOST: '127.0.0.1', AWNET_WORKERS: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

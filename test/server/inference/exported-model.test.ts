@@ -23,7 +23,7 @@ describe("models written by the project's exporter, on a real port", () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'awnet-exported-'));
     awnet = writeExportedModel({ variant: 'awnet', dir });
     const baseline = writeExportedModel({ variant: 'static', dir });
-    server = await startServer([awnet, baseline], {}, { listen: true });
+    server = await startServer([awnet, baseline], { AWNET_SERVE_UNSCREENED: 'true' }, { listen: true });
     const test = await loadFashionMnist({ split: 'test', limit: 12 });
     pngs = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
@@ -56,18 +56,30 @@ describe("models written by the project's exporter, on a real port", () => {
     }
   });
 
-  it('serves the static baseline beside it: no router, adversarial score 0, never flagged', async () => {
+  it('refuses to serve a model without a router unless AWNET_SERVE_UNSCREENED=true', async () => {
+    const dir = path.dirname(awnet);
+    await assert.rejects(
+      startServer([awnet, path.join(dir, 'fmnist-tiny-static-untrained.onnx')]),
+      (err: Error) => err.name === 'UnscreenedModelError' && /fmnist-tiny-static-untrained has no router/.test(err.message) && /AWNET_SERVE_UNSCREENED=true/.test(err.message),
+    );
+  });
+
+  it('serves the static baseline beside it when asked: no router, adversarial score 0, never flagged, counted as unscreened', async () => {
     const res = await fetch(`${server.url}/v1/models/fmnist-tiny-static-untrained/classify`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: pngs[0]! });
     assert.equal(res.status, 200);
     const [result] = ((await res.json()) as Classified).results;
     assert.equal(result!.adversarial.score, 0);
     assert.equal(result!.adversarial.flagged, false);
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await (await fetch(`${server.adminUrl}/metrics`)).text();
     assert.equal(metricValue(text, 'awnet_model_info', { model: 'fmnist-tiny-static-untrained', execution_provider: 'cpu' }), 1);
+    // Unscreened images are in no screened count, so no fraction reads their 0 as "no attacks".
+    assert.equal(metricValue(text, 'awnet_images_unscreened_total', { model: 'fmnist-tiny-static-untrained' }), 1);
+    assert.equal(metricValue(text, 'awnet_images_total', { model: 'fmnist-tiny-static-untrained' }), 0);
     assert.equal(metricValue(text, 'awnet_images_flagged_total', { model: 'fmnist-tiny-static-untrained' }), 0);
+    assert.equal(metricValue(text, 'awnet_flag_threshold', { model: 'fmnist-tiny-static-untrained' }), 0);
   });
 
-  it('answers Open Inference Protocol requests on the exported graph with all three outputs', async () => {
+  it('answers Open Inference Protocol requests on the exported graph with its three outputs and the verdict', async () => {
     const pixels = Array.from(await decodeImage(pngs[1]!, GREY_28, { maxInputPixels: 1e6 }));
     const res = await fetch(`${server.url}/v2/models/fmnist-tiny-awnet-untrained/infer`, {
       method: 'POST',
@@ -76,7 +88,7 @@ describe("models written by the project's exporter, on a real port", () => {
     });
     assert.equal(res.status, 200);
     const out = ((await res.json()) as { outputs: { name: string; shape: number[]; data: number[] }[] }).outputs;
-    assert.deepEqual(out.map((o) => [o.name, o.shape]), [['logits', [1, 10]], ['probabilities', [1, 10]], ['adversarial_score', [1]]]);
+    assert.deepEqual(out.map((o) => [o.name, o.shape]), [['logits', [1, 10]], ['probabilities', [1, 10]], ['adversarial_score', [1]], ['flagged', [1]]]);
     // Softmax of the returned logits is the returned probabilities.
     const logits = out[0]!.data;
     const max = Math.max(...logits);

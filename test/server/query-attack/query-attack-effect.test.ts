@@ -17,7 +17,9 @@ const CLEAN_IMAGES = 200;
 /** Images the attacker may send before it is suspected (docs/query-attacks.md states it). */
 const DETECTED_WITHIN = 120;
 
-const keys = new ClientKeys(KEY_HEADER, []);
+// The server's key salt too, so that the keys computed here are the server's.
+const KEY_SALT = 'query-attack-effect';
+const keys = new ClientKeys(KEY_HEADER, [], KEY_SALT);
 const hashOf = (key: string): string => keys.of({ [KEY_HEADER]: key }, '127.0.0.1').hash;
 
 interface Outcome {
@@ -31,7 +33,7 @@ interface Outcome {
 
 /** The shipped model on a real port; the attack and the clean client at the same time. */
 async function scenario(action: 'header' | 'throttle', x: Float32Array, labels: Int32Array, clean: readonly Buffer[]): Promise<Outcome> {
-  const server = await startServer([MODEL], { AWNET_QUERY_ATTACK_ACTION: action, AWNET_CLIENT_KEY_HEADER: KEY_HEADER }, { listen: true });
+  const server = await startServer([MODEL], { AWNET_QUERY_ATTACK_ACTION: action, AWNET_CLIENT_KEY_HEADER: KEY_HEADER, AWNET_CLIENT_KEY_SALT: KEY_SALT }, { listen: true });
   try {
     const [attack, cleanRun] = await Promise.all([runSquare(server.url, NAME, x, labels, QUERIES), runClean(server.url, NAME, clean)]);
     const memory = server.app.queryGuard.memory;

@@ -14,7 +14,9 @@ import { GREY_28, metricValue } from '../helpers.js';
 import { writeSyntheticModel } from '../synthetic-model.js';
 
 const HEADER = 'x-api-key';
-const hashOf = (key: string): string => new ClientKeys(HEADER, []).of({ [HEADER]: key }, '127.0.0.1').hash;
+// The server's key salt too, so that the keys computed here are the server's.
+const SALT = 'query-guard-test';
+const hashOf = (key: string): string => new ClientKeys(HEADER, [], SALT).of({ [HEADER]: key }, '127.0.0.1').hash;
 
 /** Noise in [0, 2·mean] (mean 0.3: never flagged by the synthetic model); each seed its own image. */
 function noise(seed: number, mean: number): Uint8Array {
@@ -49,6 +51,7 @@ async function serve(env: Record<string, string>): Promise<Served> {
     AWNET_MODELS: writeSyntheticModel({ name: 'guarded' }),
     AWNET_EXECUTION_PROVIDERS: 'cpu',
     AWNET_CLIENT_KEY_HEADER: HEADER,
+    AWNET_CLIENT_KEY_SALT: SALT,
     AWNET_QUERY_ATTACK_THRESHOLD: '4',
     AWNET_EVIDENCE_DIR: evidence,
     ...env,

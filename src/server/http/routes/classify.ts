@@ -48,6 +48,8 @@ const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       app.queryGuard.screen(request, model, pixels);
       scored = await model.infer(pixels, release);
       app.queryGuard.report(request, model, pixels, scored);
+      const flagged = scored.filter((x) => x.flagged).length;
+      if (flagged > 0) app.metrics.flaggedByRoute.inc({ model: model.name, route: request.routeOptions.url ?? 'unmatched' }, flagged);
     } finally {
       release();
     }
@@ -63,7 +65,7 @@ const classifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
           label: s.label,
           top_k: order.slice(0, k).map((j) => ({ label: labels[j]!, probability: probabilities[j]! })),
           probabilities,
-          adversarial: { score: s.adversarialScore, flagged: s.flagged, threshold: model.threshold },
+          adversarial: { score: s.adversarialScore, flagged: s.flagged },
         };
       }),
     };
