@@ -47,6 +47,6 @@ describe('train command: bad input gives one clear error line', () => {
     assert.match(choice.stderr, /argument 'bogus' is invalid\. Allowed choices are static, dynamic-only, mixbn-single-bn, awnet/);
     const missingTeacher = await runCli([...base(join(dir, 'o6')), '--mode', 'mtard', '--teacher-clean', join(dir, 'nope'), '--teacher-adv', join(dir, 'nope')]);
     assert.equal(missingTeacher.code, 1);
-    assert.match(missingTeacher.stderr, /awnet train: .*nope does not exist: neither a checkpoint nor a training run; `npm run awnet -- train --out .*nope` creates the run[\s\S]*\[CHECKPOINT_MISSING\]/);
+    assert.match(missingTeacher.stderr, /awnet train: checkpoint directory .*nope does not exist[\s\S]*\[CHECKPOINT_MISSING\]/);
   });
 });
