@@ -1,6 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
-import { checkpointOrSelf } from '../contract/run-directory.js';
+import { existingCheckpoint } from '../contract/run-directory.js';
 import { parseDatasetName } from '../data/load.js';
 import { DATASET_NAMES, type DatasetName } from '../data/types.js';
 import { benignEvaluationSet } from '../data/corruptions.js';
@@ -140,7 +140,7 @@ export function registerEvaluateCommand(program: Command): void {
 
 async function evaluate(paths: readonly string[], flags: EvaluateFlags, bar: ReturnType<typeof progressBar>): Promise<void> {
   // A run directory means its latest checkpoint, labelled by the run's name (as export reads it).
-  const found = await Promise.all(paths.map(checkpointOrSelf));
+  const found = await Promise.all(paths.map(existingCheckpoint));
   const result = await runEvaluation({
     checkpoints: found.map((c) => c.dir),
     names: flags.name ?? found.map((c) => c.label),

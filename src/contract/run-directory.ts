@@ -57,10 +57,17 @@ export function trainCommandFor(path: string): string {
 
 /**
  * Like findCheckpoint, but a path that names no checkpoint is kept as given, so the
- * checkpoint loader reports what is missing there in its own words; a path that does not
- * exist at all is reported here, with the command that would create the run.
+ * checkpoint loader reports what is missing there in its own words.
  */
 export async function checkpointOrSelf(path: string): Promise<CheckpointRef> {
+  return (await findCheckpoint(path)) ?? { dir: path, label: checkpointLabel(path) };
+}
+
+/**
+ * Like checkpointOrSelf, but a path that does not exist at all is reported here, with the
+ * command that would create the run (the evaluate command's inputs).
+ */
+export async function existingCheckpoint(path: string): Promise<CheckpointRef> {
   const found = await findCheckpoint(path);
   if (found) return found;
   const exists = await stat(path).then(

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkpointLabel, checkpointOrSelf, findCheckpoint, trainCommandFor } from '../../src/contract/run-directory.js';
+import { checkpointLabel, checkpointOrSelf, existingCheckpoint, findCheckpoint, trainCommandFor } from '../../src/contract/run-directory.js';
 import { resolveCheckpointDir } from '../../export/checkpoint-source.js';
 
 describe('run directories: one rule for every command that reads a checkpoint', () => {
@@ -36,11 +36,13 @@ describe('run directories: one rule for every command that reads a checkpoint', 
   it('a path that is neither is kept for the loader to report, or refused by export', async () => {
     assert.equal(await findCheckpoint(join(dir, 'empty')), null);
     assert.deepEqual(await checkpointOrSelf(join(dir, 'empty')), { dir: join(dir, 'empty'), label: 'empty' });
+    assert.deepEqual(await checkpointOrSelf(join(dir, 'nope')), { dir: join(dir, 'nope'), label: 'nope' });
+    assert.deepEqual(await existingCheckpoint(join(dir, 'empty')), { dir: join(dir, 'empty'), label: 'empty' });
     await assert.rejects(resolveCheckpointDir(join(dir, 'empty')), /is not a checkpoint: it holds no checkpoint\.json \(nor checkpoints\/latest\/checkpoint\.json/);
   });
 
   it('a path that does not exist is refused with the command that would create the run', async () => {
-    await assert.rejects(checkpointOrSelf(join(dir, 'nope')), (error: Error & { code?: string }) => {
+    await assert.rejects(existingCheckpoint(join(dir, 'nope')), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'CHECKPOINT_MISSING');
       assert.match(error.message, new RegExp(`${join(dir, 'nope')} does not exist: .*\`npm run awnet -- train --out ${join(dir, 'nope')}\` creates the run`));
       return true;

@@ -19,6 +19,8 @@ import { attacker, MODEL_FILE, MODEL_NAME } from './served-model.js';
 
 /** Rule windows and `for:` are divided by this: 2m → 4 s, 5m → 10 s, 10m → 20 s, for 1m → 2 s. */
 const SHORTEN = 30;
+/** Prometheus scrapes and evaluates every SCRAPE: the shortest window holds 4 scrapes. */
+const SCRAPE = '1s';
 const ALERT = 'AwnetAdversarialTrafficSpike';
 const SERVICE_ENTRY = repoPath('dist', 'src', 'main.js');
 const missing = [MODEL_FILE, SERVICE_ENTRY].filter((f) => !existsSync(f));
@@ -73,7 +75,7 @@ describe('alerting end to end: service + Prometheus + adversarial burst', { skip
     await writeFile(
       path.join(scratch, 'prometheus.yml'),
       stringify({
-        global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+        global: { scrape_interval: SCRAPE, scrape_timeout: SCRAPE, evaluation_interval: SCRAPE },
         rule_files: ['rules.yml'],
         scrape_configs: [{ job_name: 'awnet-serve', static_configs: [{ targets: [`127.0.0.1:${adminPort}`] }] }],
       }),
@@ -114,13 +116,13 @@ describe('alerting end to end: service + Prometheus + adversarial burst', { skip
     let pendingSeen = 0;
     await during('clean', async () => {
       await waitFor('images to reach Prometheus', 30_000, async () => ((await api.query('namespace_model:awnet_images:rate5m > 0')).length > 0 ? true : undefined));
-      // Long enough for the shortened window and for: to have fired on a spike.
-      const until = Date.now() + 1000 * (10 + 20 + 5);
+      // Long enough for the shortened 5m and 10m windows and for: to have fired on a spike.
+      const until = Date.now() + 1000 * ((300 + 600) / SHORTEN + 5);
       while (Date.now() < until) {
         const active = await spikeAlerts();
         assert.deepEqual(active.filter((a) => a.state === 'firing'), [], logs());
         pendingSeen += active.length;
-        await sleep(1000);
+        await sleep(500);
       }
     });
     const [fraction] = await api.query('namespace_model:awnet_images_flagged:ratio_rate5m');
@@ -133,8 +135,8 @@ describe('alerting end to end: service + Prometheus + adversarial burst', { skip
   it('a burst of adversarial images makes the alert fire', { timeout: 180_000 }, async (t) => {
     const started = Date.now();
     const { pending, firing } = await during('adversarial', async () => {
-      const pendingAt = await waitFor('the alert to be pending', 60_000, async () => ((await spikeAlerts()).length > 0 ? Date.now() : undefined), 1000);
-      const alert = await waitFor(`${ALERT} to fire`, 90_000, async () => (await spikeAlerts()).find((a) => a.state === 'firing'), 1000);
+      const pendingAt = await waitFor('the alert to be pending', 60_000, async () => ((await spikeAlerts()).length > 0 ? Date.now() : undefined), 250);
+      const alert = await waitFor(`${ALERT} to fire`, 90_000, async () => (await spikeAlerts()).find((a) => a.state === 'firing'), 250);
       return { pending: pendingAt, firing: alert };
     });
     assert.equal(firing.labels.model, MODEL_NAME);
@@ -152,7 +154,7 @@ describe('alerting end to end: service + Prometheus + adversarial burst', { skip
   it('clean traffic again: the alert resolves', { timeout: 120_000 }, async (t) => {
     assert.ok(fired, 'the alert fired in the previous step');
     const started = Date.now();
-    await during('clean', () => waitFor(`${ALERT} to resolve`, 90_000, async () => ((await spikeAlerts()).length === 0 ? true : undefined), 1000));
+    await during('clean', () => waitFor(`${ALERT} to resolve`, 90_000, async () => ((await spikeAlerts()).length === 0 ? true : undefined), 250));
     t.diagnostic(`resolved after ${((Date.now() - started) / 1000).toFixed(1)} s of clean traffic`);
     assert.equal(traffic.stats.failures, 0, traffic.stats.lastError);
   });
@@ -167,7 +169,8 @@ describe('alerting end to end: service + Prometheus + adversarial burst', { skip
   it('every metric the rules and the dashboard read is in the service /metrics output, and every dashboard query returns data', async () => {
     // One error response, so that awnet_errors_total has a series.
     assert.equal((await fetch(`${serviceBase}/v2/models/no-such-model`)).status, 404);
-    await sleep(2500);
+    // Scraped twice, so that a rate over it (the dashboard's errors panel) has data.
+    await waitFor('the error to be scraped twice', 10_000, async () => ((await api.query('rate(awnet_errors_total[1m])')).length > 0 ? true : undefined), 250);
     const text = await (await fetch(`${adminBase}/metrics`)).text();
     const exposed = new Set([...text.matchAll(/^([a-z_:][a-z0-9_:]*)[{ ]/gm)].map((m) => m[1] as string));
     const registered = seriesNames(await serviceMetricTypes());

@@ -36,7 +36,7 @@ async function stop(server: Shell): Promise<{ code: number | string; orphaned: b
 }
 
 /** Test-only train options: a tiny model on a few images, one worker. */
-const SHRINK = ['--limit', '48', '--val-size', '16', '--val-pgd-size', '4', '--val-attack-steps', '1', '--val-square-queries', '8', '--batch-size', '16', '--workers', '1', ...TINY_MODEL_ARGS];
+const SHRINK = ['--limit', '40', '--val-size', '8', '--val-pgd-size', '4', '--val-attack-steps', '1', '--val-square-queries', '8', '--batch-size', '16', '--workers', '1', ...TINY_MODEL_ARGS];
 /** The settings SHRINK (and the epochs) change, and the run's own path. */
 const SHRUNK = new Set(['limit', 'valSize', 'valPgdSize', 'valAttackSteps', 'valSquareQueries', 'batchSize', 'workers', 'epochs', 'out']);
 

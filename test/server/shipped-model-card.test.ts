@@ -39,19 +39,19 @@ function near(measured: number, card: number, n: number, what: string): void {
 }
 
 describe('the shipped models hold their model cards', () => {
-  for (const name of NAMES) {
-    const onnx = path.join(repoRoot(), 'models', `${name}.onnx`);
-    const checkpoint = path.join(repoRoot(), 'models', `${name}.checkpoint`);
-    const missing = [onnx, path.join(checkpoint, 'checkpoint.json')].filter((f) => !existsSync(f));
-    it(`${name}: clean, benign and attacked accuracy and flag rates on the first test images`, { skip: missing.length > 0 ? `not shipped: ${missing.join(', ')}` : false }, async () => {
-      const sidecar = JSON.parse(readFileSync(onnx.replace(/\.onnx$/, '.json'), 'utf8')) as Sidecar;
-      const card = sidecar.evaluation.model;
+  const files = NAMES.map((name) => ({ name, onnx: path.join(repoRoot(), 'models', `${name}.onnx`), checkpoint: path.join(repoRoot(), 'models', `${name}.checkpoint`) }));
+  const missing = files.flatMap((f) => [f.onnx, path.join(f.checkpoint, 'checkpoint.json')]).filter((f) => !existsSync(f));
+  const skip = missing.length > 0 ? `not shipped: ${missing.join(', ')}` : false;
+  /** Both models measured by one evaluate run (same images, same seeds), a worker per core. */
+  let report: Promise<CardModel[]> | undefined;
+  const measure = (): Promise<CardModel[]> =>
+    (report ??= (async () => {
       const { dir, cleanup } = await tempDir('card');
       try {
         const out = path.join(dir, 'report.json');
         const result = await runCli([
           'evaluate',
-          checkpoint,
+          ...files.map((f) => f.checkpoint),
           '--limit',
           String(CLEAN_IMAGES),
           '--attack-limit',
@@ -63,38 +63,47 @@ describe('the shipped models hold their model cards', () => {
           '--benign',
           'uniform-eps,contrast-0.7',
           '--threshold',
-          onnx,
+          files.map((f) => f.onnx).join(','),
           '--no-curve',
+          '--workers',
+          '2',
           '--out',
           out,
         ]);
         assert.equal(result.code, 0, result.stderr + result.stdout);
-        const measured = (JSON.parse(readFileSync(out, 'utf8')) as { models: CardModel[] }).models[0]!;
-        near(measured.cleanAccuracy, card.cleanAccuracy, CLEAN_IMAGES, 'clean accuracy');
-        near(measured.cleanFlagRate, card.cleanFlagRate, CLEAN_IMAGES, 'clean flag rate');
-        for (const id of ['uniform-eps', 'contrast-0.7']) {
-          const m = measured.benign.find((b) => b.id === id)!;
-          const c = card.benign.find((b) => b.id === id)!;
-          near(m.accuracy, c.accuracy, CLEAN_IMAGES, `${id} accuracy`);
-          near(m.flagRate, c.flagRate, CLEAN_IMAGES, `${id} flag rate`);
-        }
-        const pgd = measured.attacks.find((a) => a.id === 'pgd20-s4')!;
-        near(pgd.accuracy, card.attacks.find((a) => a.id === 'pgd20-s4')!.accuracy, ATTACKED_IMAGES, 'PGD-20 accuracy');
-        near(pgd.flagRate, card.attacks.find((a) => a.id === 'pgd20-s4')!.flagRate, ATTACKED_IMAGES, 'PGD-20 flag rate');
-        // One attack pair here against the card's worst case over four attacks: never much better than the card.
-        assert.ok(
-          measured.worstCase!.accuracy >= card.worstCase!.accuracy - tolerance(card.worstCase!.accuracy, ATTACKED_IMAGES),
-          `worst case of PGD-20 and adaptive λ 10: ${measured.worstCase!.accuracy}; the card's worst case over more attacks: ${card.worstCase!.accuracy}`,
-        );
-        assert.ok(
-          measured.worstCase!.accuracy <= pgd.accuracy,
-          'the worst case is never above one of its attacks',
-        );
+        return (JSON.parse(readFileSync(out, 'utf8')) as { models: CardModel[] }).models;
       } finally {
         await cleanup();
       }
+    })());
+
+  files.forEach(({ name, onnx }, index) => {
+    it(`${name}: clean, benign and attacked accuracy and flag rates on the first test images`, { skip }, async () => {
+      const sidecar = JSON.parse(readFileSync(onnx.replace(/\.onnx$/, '.json'), 'utf8')) as Sidecar;
+      const card = sidecar.evaluation.model;
+      const measured = (await measure())[index]!;
+      near(measured.cleanAccuracy, card.cleanAccuracy, CLEAN_IMAGES, 'clean accuracy');
+      near(measured.cleanFlagRate, card.cleanFlagRate, CLEAN_IMAGES, 'clean flag rate');
+      for (const id of ['uniform-eps', 'contrast-0.7']) {
+        const m = measured.benign.find((b) => b.id === id)!;
+        const c = card.benign.find((b) => b.id === id)!;
+        near(m.accuracy, c.accuracy, CLEAN_IMAGES, `${id} accuracy`);
+        near(m.flagRate, c.flagRate, CLEAN_IMAGES, `${id} flag rate`);
+      }
+      const pgd = measured.attacks.find((a) => a.id === 'pgd20-s4')!;
+      near(pgd.accuracy, card.attacks.find((a) => a.id === 'pgd20-s4')!.accuracy, ATTACKED_IMAGES, 'PGD-20 accuracy');
+      near(pgd.flagRate, card.attacks.find((a) => a.id === 'pgd20-s4')!.flagRate, ATTACKED_IMAGES, 'PGD-20 flag rate');
+      // One attack pair here against the card's worst case over four attacks: never much better than the card.
+      assert.ok(
+        measured.worstCase!.accuracy >= card.worstCase!.accuracy - tolerance(card.worstCase!.accuracy, ATTACKED_IMAGES),
+        `worst case of PGD-20 and adaptive λ 10: ${measured.worstCase!.accuracy}; the card's worst case over more attacks: ${card.worstCase!.accuracy}`,
+      );
+      assert.ok(
+        measured.worstCase!.accuracy <= pgd.accuracy,
+        'the worst case is never above one of its attacks',
+      );
     });
-  }
+  });
 
   it('models/README.md leads with the figures the sidecars hold', { skip: NAMES.some((n) => !existsSync(path.join(repoRoot(), 'models', `${n}.json`))) }, () => {
     const readme = readFileSync(path.join(repoRoot(), 'models', 'README.md'), 'utf8');

@@ -47,7 +47,7 @@ describe('train command: bad input gives one clear error line', () => {
     assert.match(choice.stderr, /argument 'bogus' is invalid\. Allowed choices are static, dynamic-only, mixbn-single-bn, awnet/);
     const missingTeacher = await runCli([...base(join(dir, 'o6')), '--mode', 'mtard', '--teacher-clean', join(dir, 'nope'), '--teacher-adv', join(dir, 'nope')]);
     assert.equal(missingTeacher.code, 1);
-    assert.match(missingTeacher.stderr, /awnet train: .*nope does not exist: neither a checkpoint nor a training run; `npm run awnet -- train --out .*nope` creates the run[\s\S]*\[CHECKPOINT_MISSING\]/);
+    assert.match(missingTeacher.stderr, /awnet train: checkpoint directory .*nope does not exist[\s\S]*\[CHECKPOINT_MISSING\]/);
   });
 
   it('refuses out-of-range objective options, naming the option, the range and the value, and lists them in --help', async () => {

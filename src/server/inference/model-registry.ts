@@ -40,7 +40,7 @@ export interface ModelLog {
 /** Builds the engine that runs a model's batches; the default is a pool of onnxruntime workers. */
 export type EngineFactory = (file: string, metadata: ModelMetadata, settings: ModelSettings, log: ModelLog) => Promise<BatchEngine>;
 
-/** Providers whose libraries are missing are left out (provider-choice.ts); the fallback is still judged against the configured list. */
+/** Providers whose libraries are missing are left out (cuda-probe.ts); the fallback is still judged against the configured list. */
 export const workerPoolEngine: EngineFactory = (file, metadata, settings, log) =>
   InferencePool.start({
     file,
