@@ -45,7 +45,7 @@ describe('prometheus-rule script (monitoring/prometheus-rule.ts)', () => {
   });
 
   it('is deployment tooling: not an awnet command, its codes apart from the service catalogue', async () => {
-    assert.deepEqual(awnetProgram().commands.map((c) => c.name()).sort(), ['evaluate', 'export', 'train']);
+    assert.deepEqual(awnetProgram().commands.map((c) => c.name()).sort(), ['evaluate', 'export', 'hold', 'train']);
     assert.ok(catalogue().every((e) => !e.code.startsWith('RULES_')));
     const usage = await run(process.execPath, [SCRIPT, '--bogus']);
     assert.equal(usage.code, 1);

@@ -74,6 +74,16 @@ describe('README examples, run as written', () => {
     }
   });
 
+  it('hold: the row records the router hold of the shipped AW-Net in the run', async () => {
+    const command = tableCommand('hold');
+    const held = shell(command, dir);
+    assert.equal(await held.exited, 0, held.output());
+    const config = (file: string): { hold?: unknown } => (JSON.parse(readFileSync(file, 'utf8')) as { config: { hold?: unknown } }).config;
+    const shipped = config(path.join(repoRoot(), 'models', 'fmnist-tiny-awnet.checkpoint', 'checkpoint.json')).hold;
+    assert.ok(shipped !== undefined, 'the shipped AW-Net records a hold');
+    assert.deepEqual(config(path.join(dir, 'runs', 'awnet', 'checkpoints', 'latest', 'checkpoint.json')).hold, shipped);
+  });
+
   it('the sample images are the Fashion-MNIST test images they are said to be', async () => {
     for (const sample of SAMPLES) {
       const file = path.join(repoRoot(), sample.file);
