@@ -6,7 +6,6 @@ import { DATASETS, loadDataset } from '../data/load.js';
 import type { DatasetName } from '../data/types.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { holdLabel, holdOf, isFree, type HoldChange } from '../model/router-hold.js';
-import type { RouterHold } from '../model/types.js';
 import { initBackend, type BackendName } from '../tf/backend.js';
 import { DEFAULT_ADAPTIVE_LAMBDAS, evaluationSuite, expandAttackIds, namesPreset, selectAttacks, TARGET_ADAPTIVE_LAMBDAS } from './attack-suite.js';
 import { benignSettings } from './benign.js';
@@ -14,7 +13,7 @@ import { EvalError } from './errors.js';
 import { checkCompatible, checkOptions, evaluateModels, type EvalDataset, type EvalModel, type ProgressEvent } from './evaluate.js';
 import { evaluationEntries } from './hold-sweep.js';
 import { evaluateInWorkers } from './parallel.js';
-import type { EvaluationReport } from './report.js';
+import type { EvaluationReport, ThresholdReport } from './report.js';
 import { formatTable } from './table.js';
 import { describeThreshold, resolveThreshold, type ThresholdChoice } from './threshold.js';
 import { validationDataset, type EvalSplit } from './validation-set.js';
@@ -178,11 +177,11 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
 
   const backend = await initBackend({ backend: options.backend, log });
   const models: EvalModel[] = [];
-  const loadedModels: { index: number; name: string; checkpoint: string; hold: RouterHold; loaded: Awaited<ReturnType<typeof loadCheckpoint>> }[] = [];
+  const loadedModels: { index: number; name: string; checkpoint: string; loaded: Awaited<ReturnType<typeof loadCheckpoint>> }[] = [];
   try {
     for (const { index, checkpoint, name, hold } of await evaluationEntries(options.checkpoints, names, options.holds)) {
       const loaded = await loadCheckpoint(checkpoint, { hold });
-      loadedModels.push({ index, name, checkpoint, hold, loaded });
+      loadedModels.push({ index, name, checkpoint, loaded });
       log(`loaded ${checkpoint}: ${loaded.config.preset} ${loaded.config.variant}, epoch ${loaded.epoch}${isFree(hold) ? '' : `, router hold ${holdLabel(hold)}`}`);
     }
     const data = await evaluationData(options, loadedModels[0]?.loaded, log);
@@ -208,11 +207,17 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<RunE
     // Cheap checks first: calibration loads a training split.
     checkOptions(evalOptions, data);
     for (const { checkpoint, loaded } of loadedModels) checkCompatible({ checkpoint, model: loaded.model }, data);
+    // The router's score does not depend on the hold: one threshold per checkpoint serves all its holds.
+    const thresholds = new Map<number, ThresholdReport>();
     for (const { index, name, checkpoint, loaded } of loadedModels) {
-      const record = trainingRecord(loaded.trainerState);
-      const choice = options.thresholds?.[options.thresholds.length === 1 ? 0 : index];
-      const calibration = { ...calibrationOptions(options, record), log };
-      const threshold = await resolveThreshold(loaded.model, checkpoint, record, choice, calibration);
+      let threshold = thresholds.get(index);
+      if (threshold === undefined) {
+        const record = trainingRecord(loaded.trainerState);
+        const choice = options.thresholds?.[options.thresholds.length === 1 ? 0 : index];
+        const calibration = { ...calibrationOptions(options, record), log };
+        threshold = await resolveThreshold(loaded.model, checkpoint, record, choice, calibration);
+        thresholds.set(index, threshold);
+      }
       log(`${name}: flagging threshold ${describeThreshold(threshold)}`);
       models.push({ name, checkpoint, model: loaded.model, threshold });
     }
