@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from './server/repo-root.js';
 
 type Version = readonly [number, number, number];
 
@@ -37,8 +39,8 @@ export function nodeVersionProblem(running: string, range: string, execPath: str
  * with an error that does not say the version is the cause.
  */
 export function refuseOldNode(program: string): void {
-  // dist/src/node-version.js → the package.json beside dist/ (the repository, or /app in the image).
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { engines: { node: string } };
+  // repo-root.ts needs only Node's built-ins, so it loads on any Node old enough to be told.
+  const pkg = JSON.parse(readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { engines: { node: string } };
   const problem = nodeVersionProblem(process.versions.node, pkg.engines.node, process.execPath);
   if (problem === undefined) return;
   process.stderr.write(`${program}: ${problem}\n`);
