@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { perSampleCrossEntropy } from '../attacks/losses.js';
 import { crossEntropy } from './losses.js';
 import { OBJECTIVE_DEFAULTS } from './modes.js';
 import type { TrainingObjective } from './objective.js';
@@ -26,11 +27,7 @@ export function gairatWeights(kappa: tf.Tensor1D, steps: number, lambda: number)
 
 /** Mean cross-entropy with per-row weights [N]. */
 export function weightedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => {
-    const hot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]);
-    const perRow = tf.neg(tf.sum(tf.mul(hot, tf.logSoftmax(logits)), 1));
-    return tf.mean(tf.mul(perRow, weights)) as tf.Scalar;
-  });
+  return tf.tidy(() => tf.mean(tf.mul(perSampleCrossEntropy(logits, labels), weights)) as tf.Scalar);
 }
 
 export const GAIRAT: TrainingObjective = {
