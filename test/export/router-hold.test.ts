@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { loadFashionMnist } from '../../src/data/fashion-mnist.js';
 import { buildConfig, createModel, loadCheckpoint, readCheckpointMeta, saveCheckpoint } from '../../src/model/index.js';
 import type { Variant } from '../../src/model/types.js';
 import { initBackend } from '../../src/tf/backend.js';
 import { parseMetadata, type AwnetMetadata } from '../../src/contract/model-contract.js';
+import { runCli } from '../train/helpers.js';
 import { maxAbsDiff, onnxSession, runOnnx, runTf } from './helpers.js';
 
-const run = promisify(execFile);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const cli = join(root, 'dist/src/cli/index.js');
 const small = { main: { stem: 4, widths: [4, 8] }, router: { stem: 4, widths: [4, 8] } };
 const settings = { dataset: 'fashion-mnist', dataDir: null, limit: 300, skipCorrupt: false, valSize: 100, seed: 5, eps: 0.1, attackSteps: 2 };
 
@@ -29,16 +24,6 @@ async function makeCheckpoint(dir: string, variant: Variant): Promise<string> {
     model.dispose();
   }
   return dir;
-}
-
-async function awnet(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { ...process.env, AWNET_TF_BACKEND: 'wasm' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
 }
 
 const sidecar = async (onnx: string): Promise<AwnetMetadata> => parseMetadata(await readFile(onnx.replace(/\.onnx$/, '.json'), 'utf8'));
@@ -56,14 +41,14 @@ describe('the router hold from checkpoint to ONNX', () => {
   test('hold records it in a copy, export bakes it in, the ONNX model answers as the held tfjs model', async () => {
     const source = await makeCheckpoint(join(work, 'awnet'), 'awnet');
     const held = join(work, 'awnet-held');
-    const r = await awnet(['hold', source, '--mix-cap', '0.4', '--omega-bound', '0.2', '--out', held]);
+    const r = await runCli(['hold', source, '--mix-cap', '0.4', '--omega-bound', '0.2', '--out', held]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /router hold cap0\.4,omega0\.2 \(P\(clean\) cap 0\.4, ω bound 0\.2; was none recorded\)/);
     assert.equal((await readCheckpointMeta(source)).config.hold, undefined, 'the source is left as it was');
     assert.deepEqual((await readCheckpointMeta(held)).config.hold, { pCleanCap: 0.4, omegaBound: 0.2 });
 
     const out = join(work, 'held.onnx');
-    const e = await awnet(['export', '--checkpoint', held, '--out', out]);
+    const e = await runCli(['export', '--checkpoint', held, '--out', out]);
     assert.equal(e.code, 0, e.stderr);
     assert.deepEqual((await sidecar(out)).routerHold, { pCleanCap: 0.4, omegaBound: 0.2 });
 
@@ -84,19 +69,19 @@ describe('the router hold from checkpoint to ONNX', () => {
   test('export --mix-cap overrides what the checkpoint records, and a cap below 1 on a static model is refused', async () => {
     const source = await makeCheckpoint(join(work, 'awnet-2'), 'awnet');
     const out = join(work, 'capped.onnx');
-    const e = await awnet(['export', '--checkpoint', source, '--out', out, '--mix-cap', '0.5']);
+    const e = await runCli(['export', '--checkpoint', source, '--out', out, '--mix-cap', '0.5']);
     assert.equal(e.code, 0, e.stderr);
     assert.deepEqual((await sidecar(out)).routerHold, { pCleanCap: 0.5, omegaBound: null });
 
     const plain = join(work, 'plain.onnx');
-    assert.equal((await awnet(['export', '--checkpoint', source, '--out', plain])).code, 0);
+    assert.equal((await runCli(['export', '--checkpoint', source, '--out', plain])).code, 0);
     assert.equal((await sidecar(plain)).routerHold, undefined, 'no hold recorded, none in the metadata');
 
     const fixed = await makeCheckpoint(join(work, 'static'), 'static');
-    const s = await awnet(['export', '--checkpoint', fixed, '--out', join(work, 'static.onnx'), '--mix-cap', '0.5']);
+    const s = await runCli(['export', '--checkpoint', fixed, '--out', join(work, 'static.onnx'), '--mix-cap', '0.5']);
     assert.equal(s.code, 1);
     assert.match(s.stderr, /needs a variant whose MixBN mixes with the router \(awnet\), not static \[EXPORT_BAD_OPTION\]/);
-    const h = await awnet(['hold', fixed, '--mix-cap', '0.5']);
+    const h = await runCli(['hold', fixed, '--mix-cap', '0.5']);
     assert.equal(h.code, 1);
     assert.match(h.stderr, /awnet hold: .*not static \[MODEL_BAD_CONFIG\]/);
   });
@@ -105,7 +90,7 @@ describe('the router hold from checkpoint to ONNX', () => {
     const source = await makeCheckpoint(join(work, 'awnet-3'), 'awnet');
     const fixed = await makeCheckpoint(join(work, 'static-3'), 'static');
     const out = join(work, 'sweep.json');
-    const r = await awnet([
+    const r = await runCli([
       'evaluate', source, fixed, '--split', 'validation', '--limit', '40', '--mix-cap', '1,0',
       '--attacks', 'fgsm', '--no-benign', '--no-curve', '--batch-size', '20', '--no-progress', '--out', out,
     ]);
