@@ -6,19 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createModel, type AwNet } from '../../src/model/awnet.js';
 import { ModelError } from '../../src/model/errors.js';
 import type { Variant } from '../../src/model/types.js';
-import { images, maxAbsDiff, setValues, tinyConfig, uniform, useCpuBackend } from './helpers.js';
-
-/** Gives every BN (both sets of each MixBN) its own non-trivial parameters and statistics. */
-function randomiseNorms(model: AwNet, seed: number): void {
-  let k = seed;
-  for (const [name, v] of model.namedVariables()) {
-    const u = uniform(v.size, (k += 1));
-    if (name.endsWith('/gamma')) setValues(v, (i) => 0.6 + 0.8 * u[i]!);
-    else if (name.endsWith('/beta')) setValues(v, (i) => 0.4 * u[i]! - 0.2);
-    else if (name.endsWith('/moving_mean')) setValues(v, (i) => 0.4 * u[i]! - 0.2);
-    else if (name.endsWith('/moving_variance')) setValues(v, (i) => 0.5 + u[i]!);
-  }
-}
+import { images, maxAbsDiff, randomiseNorms, setValues, tinyConfig, useCpuBackend } from './helpers.js';
 
 /** ω ≡ 1 exactly: zero signal heads give tanh(0) + 1 = 1. */
 function neutraliseSignals(model: AwNet): void {

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/tf/backend.js';
 import { mulberry32 } from '../../src/model/init.js';
 import { buildConfig } from '../../src/model/presets.js';
-import type { ArchConfig, Variant } from '../../src/model/types.js';
+import type { ArchConfig, Model, Variant } from '../../src/model/types.js';
 
 /**
  * The model's maths is checked on the plain-JS cpu backend: exact reference kernels, and
@@ -39,4 +39,16 @@ export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
 /** Overwrites a variable with values from a function of the element index. */
 export function setValues(v: tf.Variable, f: (i: number) => number): void {
   tf.tidy(() => v.assign(tf.tensor(Float32Array.from({ length: v.size }, (_, i) => f(i)), v.shape)));
+}
+
+/** Gives every BN (both sets of each MixBN) its own non-trivial parameters and statistics. */
+export function randomiseNorms(model: Model, seed: number): void {
+  let k = seed;
+  for (const [name, v] of model.namedVariables()) {
+    const u = uniform(v.size, (k += 1));
+    if (name.endsWith('/gamma')) setValues(v, (i) => 0.6 + 0.8 * u[i]!);
+    else if (name.endsWith('/beta')) setValues(v, (i) => 0.4 * u[i]! - 0.2);
+    else if (name.endsWith('/moving_mean')) setValues(v, (i) => 0.4 * u[i]! - 0.2);
+    else if (name.endsWith('/moving_variance')) setValues(v, (i) => 0.5 + u[i]!);
+  }
 }

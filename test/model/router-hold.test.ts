@@ -8,7 +8,7 @@ import { ModelError } from '../../src/model/errors.js';
 import { buildConfig } from '../../src/model/presets.js';
 import { changedHold, FREE_HOLD, holdLabel } from '../../src/model/router-hold.js';
 import type { ArchConfig, RouterHold } from '../../src/model/types.js';
-import { images, maxAbsDiff, setValues, tinyConfig, uniform, useCpuBackend } from './helpers.js';
+import { images, maxAbsDiff, randomiseNorms, setValues, tinyConfig, useCpuBackend } from './helpers.js';
 
 /** A copy of `model` (same variables) whose configuration records `hold`. */
 function withHold(model: AwNet, hold: RouterHold): AwNet {
@@ -16,17 +16,6 @@ function withHold(model: AwNet, hold: RouterHold): AwNet {
   const source = model.namedVariables();
   for (const [name, v] of copy.namedVariables()) v.assign(source.get(name)!);
   return copy;
-}
-
-/** Every BN with its own parameters, so BN_clean and BN_adv differ. */
-function randomiseNorms(model: AwNet, seed: number): void {
-  let k = seed;
-  for (const [name, v] of model.namedVariables()) {
-    const u = uniform(v.size, (k += 1));
-    if (name.endsWith('/gamma')) setValues(v, (i) => 0.6 + 0.8 * u[i]!);
-    else if (name.endsWith('/beta') || name.endsWith('/moving_mean')) setValues(v, (i) => 0.4 * u[i]! - 0.2);
-    else if (name.endsWith('/moving_variance')) setValues(v, (i) => 0.5 + u[i]!);
-  }
 }
 
 /** P(clean) = p for every input. */
