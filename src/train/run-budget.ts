@@ -103,12 +103,15 @@ export class RunBudget {
     if (timed < CALIBRATION_STEPS) return this.totalSteps;
     // In the plan's last REPLAN_EVERY steps re-plan at every step: a slowdown there would
     // otherwise be caught only by the stop below, after steps at a mid-schedule learning rate.
-    const finalStretch = this.totalSteps - state.globalStep <= REPLAN_EVERY;
+    const planBefore = this.totalSteps;
+    const finalStretch = planBefore - state.globalStep <= REPLAN_EVERY;
     if (this.plan === null || timed % REPLAN_EVERY === 0 || finalStretch) this.replan(state, spent);
     // Whatever the plan says, stop in time for the last validation.
-    if (spent + this.stepSeconds() + this.validationEstimate() > this.budgetSeconds && this.totalSteps > state.globalStep) {
-      this.log(`time budget: stopping at step ${state.globalStep} to leave time for the last validation`);
-      this.totalSteps = state.globalStep;
+    if (spent + this.stepSeconds() + this.validationEstimate() > this.budgetSeconds) this.totalSteps = Math.min(this.totalSteps, state.globalStep);
+    // A slowdown too sudden for the re-plans ends the run before its schedule does (at a learning
+    // rate above the schedule's end): say so, since the run's last epoch is then a short one.
+    if (this.totalSteps <= state.globalStep && planBefore > state.globalStep + 1) {
+      this.log(`time budget: stopping at step ${state.globalStep} of ${planBefore} planned to leave time for the last validation`);
     }
     return this.totalSteps;
   }

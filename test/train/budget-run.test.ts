@@ -60,7 +60,12 @@ describe('a run with a time budget', () => {
     assert.ok(planned < 50 * 13, `planned ${planned}`);
     assert.equal(result.globalStep, planned);
     assert.ok(steps.every((p) => p.budgetLeftSeconds !== null));
-    assert.ok(steps.at(-1)!.lr < 0.01, 'one-cycle ends near 0 at the last planned step');
+    // On a steady machine the last planned step is the schedule's end. A slowdown too sudden for
+    // the re-plans (a busy CI host) makes the run stop early to keep its last validation in the
+    // budget: then the log names the step, and the run ends exactly there.
+    const stop = lines.map((l) => /^time budget: stopping at step (\d+)/.exec(l)).find((m) => m !== null);
+    if (stop) assert.equal(result.globalStep, Number(stop[1]), lines.join('\n'));
+    else assert.ok(steps.at(-1)!.lr < 0.01, `one-cycle ends near 0 at the last planned step, got ${steps.at(-1)!.lr}`);
     assert.ok(result.state.firstPlanSeconds !== null);
 
     const log = readLog(s.out);

@@ -57,6 +57,16 @@ describe('the run budget', () => {
     assert.ok(run.spent <= 60, `spent ${run.spent} s`);
   });
 
+  it('names the step at which a sudden slowdown stops the run before its plan', () => {
+    // 0.1 s steps become 3 s steps 10 planned steps before the end: too sudden to re-plan the schedule's end.
+    const run = simulate((remaining) => (remaining <= 10 ? 3 : 0.1));
+    const stop = run.lines.map((l) => /^time budget: stopping at step (\d+) of (\d+) planned/.exec(l)).filter((m) => m !== null);
+    assert.equal(stop.length, 1, run.lines.join('\n'));
+    assert.equal(Number(stop[0]![1]), run.planAtStep.length, 'the logged step is the last one run');
+    assert.ok(Number(stop[0]![2]) > run.planAtStep.length, run.lines.join('\n'));
+    assert.ok(run.spent <= 60, `spent ${run.spent} s`);
+  });
+
   it('follows a slowdown near the end within a few steps, so the schedule still ends at the last step', () => {
     // Steps of 0.1 s become 1.2 to 10 times slower once `within` planned steps remain; the first
     // plan would overrun by up to ≈ 18 s, more than the 10 s reserve.
