@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { FREE_HOLD, holdLabel, holdOf } from '../src/model/router-hold.js';
+import { FREE_HOLD, holdLabel, holdOf, sameHold } from '../src/model/router-hold.js';
 import type { ArchConfig, RouterHold } from '../src/model/types.js';
 import { ExportError } from './errors.js';
 
@@ -17,10 +17,6 @@ function entryHold(m: ModelEntry): RouterHold {
   const h = m.hold;
   if (!isObject(h) || typeof h.pCleanCap !== 'number') return FREE_HOLD;
   return { pCleanCap: h.pCleanCap, omegaBound: typeof h.omegaBound === 'number' ? h.omegaBound : null };
-}
-
-function sameHold(a: RouterHold, b: RouterHold): boolean {
-  return a.pCleanCap === b.pCleanCap && a.omegaBound === b.omegaBound;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { variantFeatures } from '../src/model/architecture.js';
 import type { ArchConfig, Model } from '../src/model/types.js';
 import { buildModelGraph } from './awnet-graph.js';
@@ -8,21 +7,12 @@ import type { Threshold } from './calibrate.js';
 import { METADATA_KEY, METADATA_SCHEMA_VERSION, metadataJson, type AwnetMetadata } from '../src/contract/model-contract.js';
 import { DEFAULT_OPSET, encodeModel, type ModelProto } from './onnx-graph.js';
 import { Weights } from './weights.js';
+import { repoRoot } from '../src/server/repo-root.js';
 
-/** The project's name and version from package.json, found by walking up from this file. */
+/** The project's name and version from its package.json. */
 export function producer(): { name: string; version: string } {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name) return { name: pkg.name, version: pkg.version ?? '' };
-    } catch {
-      // no package.json here: keep walking up
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return { name: 'awnet-serve', version: '' };
-    dir = parent;
-  }
+  const pkg = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { name: string; version: string };
+  return { name: pkg.name, version: pkg.version };
 }
 
 export interface MetadataInput {

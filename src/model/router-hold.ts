@@ -33,6 +33,11 @@ export function isFree(hold: RouterHold): boolean {
   return hold.pCleanCap >= 1 && hold.omegaBound === null;
 }
 
+/** Whether two holds are the same setting. */
+export function sameHold(a: RouterHold, b: RouterHold): boolean {
+  return a.pCleanCap === b.pCleanCap && a.omegaBound === b.omegaBound;
+}
+
 /** A short label such as `cap0.5` or `cap0.5,omega0.3`; `free` for the free hold. */
 export function holdLabel(hold: RouterHold): string {
   const parts = [
