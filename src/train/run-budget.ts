@@ -62,7 +62,10 @@ export class RunBudget {
     // the batch (≈ 3 passes per row with the weight gradients), spread over the workers;
     // validation runs on one thread.
     const passSecondsPerImage = (this.stepSeconds() * s.workers) / (this.data.batchSize * (attackSteps + 3));
-    const passesPerAttacked = 2 + (s.valAttackSteps + 1) + ASSUMED_SURVIVORS * s.valAdaptiveLambdas.length * (s.valAttackSteps + 1) + 2;
+    // The Square Attack's queries are forward passes only (a third of a training pass each), but
+    // at 300 queries per surviving image they outweigh every gradient attack together.
+    const squarePasses = (ASSUMED_SURVIVORS * s.valSquareQueries) / 3;
+    const passesPerAttacked = 2 + (s.valAttackSteps + 1) + ASSUMED_SURVIVORS * s.valAdaptiveLambdas.length * (s.valAttackSteps + 1) + 2 + squarePasses;
     return estimateValidationSeconds({
       passSecondsPerImage,
       cleanImages: this.data.val.length,

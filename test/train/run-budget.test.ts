@@ -57,6 +57,23 @@ describe('the run budget', () => {
     assert.ok(run.spent <= 60, `spent ${run.spent} s`);
   });
 
+  it("counts the Square Attack's queries in a validation's cost before one has run", () => {
+    const attacked = { ...data, pgdVal: new Int32Array(2000) } as TrainData;
+    const estimate = (valSquareQueries: number): number => {
+      const lines: string[] = [];
+      const s = { ...settings, valSquareQueries, workers: 1 };
+      const state = initialState(s);
+      const budget = new RunBudget(s, attacked, state, (l) => lines.push(l));
+      for (let step = 1; step <= 5; step++) budget.afterStep(0.1, { ...state, globalStep: step }, 0.1 * step);
+      return Number(/≈(\d+) s per validation/.exec(lines[0]!)![1]);
+    };
+    // A pass costs 0.1 s / (32 images · (5 attack steps + 3)); 300 queries (a third of a pass each)
+    // on the assumed 60 % of 2,000 attacked images are 2000 · 0.6 · 300 / 3 = 120,000 passes, 47 s.
+    assert.equal(settings.attackSteps, 5);
+    const squareSeconds = (120_000 * 0.1) / (32 * 8);
+    assert.ok(Math.abs(estimate(300) - estimate(0) - squareSeconds) <= 1, `${estimate(300)} vs ${estimate(0)}`);
+  });
+
   it('names the step at which a sudden slowdown stops the run before its plan', () => {
     // 0.1 s steps become 3 s steps 10 planned steps before the end: too sudden to re-plan the schedule's end.
     const run = simulate((remaining) => (remaining <= 10 ? 3 : 0.1));
