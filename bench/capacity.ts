@@ -95,7 +95,7 @@ async function measureModel(file: string, options: CapacityOptions): Promise<Mod
   for (let round = 1; round <= options.rounds; round++) {
     const target = await startTarget('service', env);
     try {
-      await load(target.url, 8, options.warmupSeconds, bodies);
+      if (options.warmupSeconds > 0) await load(target.url, 8, options.warmupSeconds, bodies);
       const rows: LoadResult[] = [];
       for (const c of CAPACITY_CONCURRENCIES) {
         const r = await load(target.url, c, options.durationSeconds, bodies);

@@ -22,7 +22,7 @@ const program = new Command()
   .option('--model <file>', 'ONNX model to serve', path.join(repoRoot(), 'models/fmnist-tiny-awnet.onnx'))
   .option('--duration <seconds>', 'seconds per load measurement', (v) => Number(v), 8)
   .option('--rounds <n>', 'rounds over all measurements; the report gives the median', (v) => Number(v), 3)
-  .option('--warmup <seconds>', 'load before each server is measured', (v) => Number(v), 2)
+  .option('--warmup <seconds>', 'load before each server is measured (0: none)', (v) => Number(v), 2)
   .option('--out <dir>', 'where serve.json and serve.md go', path.join(repoRoot(), 'bench/reports'))
   .option('--images <n>', 'distinct Fashion-MNIST test images to send', (v) => Number(v), 256)
   .option('--workers <n>', 'AWNET_WORKERS of the service', (v) => Number(v), 1)
@@ -127,7 +127,7 @@ async function modelCeiling(seconds: number): Promise<Record<string, number>> {
 async function measure(mode: 'service' | 'http-ceiling' | 'naive', concurrencies: number[], bodies: Buffer[]): Promise<LoadResult[]> {
   const target = await startTarget(mode, { ...serviceEnv, AWNET_WORKERS: String(settings.workers), AWNET_INTRA_OP_THREADS: String(settings.intraOpThreads), AWNET_MAX_BATCH_SIZE: String(settings.maxBatchSize), AWNET_MAX_BATCH_DELAY_MS: String(settings.maxBatchDelayMs) });
   try {
-    await load(target.url, 8, opts.warmup, bodies);
+    if (opts.warmup > 0) await load(target.url, 8, opts.warmup, bodies);
     const results: LoadResult[] = [];
     for (const c of concurrencies) {
       const r = await load(target.url, c, opts.duration, bodies);
@@ -148,7 +148,7 @@ const rounds: { modelCeiling: Record<string, number>; httpCeiling: LoadResult[];
 for (let round = 1; round <= opts.rounds; round++) {
   log(`round ${round} of ${opts.rounds}`);
   rounds.push({
-    modelCeiling: await modelCeiling(Math.max(2, opts.duration / 2)),
+    modelCeiling: await modelCeiling(opts.duration / 2),
     httpCeiling: await measure('http-ceiling', [64], bodies),
     service: await measure('service', [1, 8, 64], bodies),
     naive: await measure('naive', [1, 8, 64], bodies),

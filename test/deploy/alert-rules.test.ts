@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
+import { onCore } from '../core-pool.js';
 import { repoPath, run } from './repo.js';
 import { metricsIn, seriesNames, serviceMetricTypes } from './service-metrics.js';
 import { RULES_FILE, RULE_TESTS_FILE, alerts, readRules, readRulesText, shortenRules, type RuleFile } from './rules.js';
@@ -31,7 +32,9 @@ function replaceOnce(text: string, from: string, to: string): string {
   return text.slice(0, at) + to + text.slice(at + from.length);
 }
 
-describe('alert rules (promtool)', () => {
+// Every test reads the shipped files and writes only into its own scratch folder: the tests (and
+// the mutants within one) run side by side, a promtool run per core.
+describe('alert rules (promtool)', { concurrency: true }, () => {
   let rules: RuleFile;
   let tests: RuleTestFile;
   let scratch = '';
@@ -51,7 +54,7 @@ describe('alert rules (promtool)', () => {
   });
 
   it('promtool test rules passes every unit test', async () => {
-    const result = await run('promtool', ['test', 'rules', RULE_TESTS_FILE], { timeoutMs: 180_000 });
+    const result = await onCore(() => run('promtool', ['test', 'rules', RULE_TESTS_FILE], { timeoutMs: 180_000 }));
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /SUCCESS/);
   });
@@ -96,17 +99,17 @@ describe('alert rules (promtool)', () => {
 
   // A mutant rule file must make the unit tests fail, or the tests do not pin the rules down.
   async function promtoolWith(mutant: string, only: (t: RuleTest) => boolean): Promise<number> {
-    const rulesFile = path.join(scratch, 'alert-rules.yml');
-    const testsFile = path.join(scratch, 'alert-rules.test.yml');
+    const own = await mkdtemp(path.join(scratch, 'mutant-'));
+    const rulesFile = path.join(own, 'alert-rules.yml');
+    const testsFile = path.join(own, 'alert-rules.test.yml');
     await writeFile(rulesFile, mutant);
     await writeFile(testsFile, stringify({ ...tests, rule_files: ['alert-rules.yml'], tests: tests.tests.filter(only) }));
-    return (await run('promtool', ['test', 'rules', testsFile])).code;
+    return (await onCore(() => run('promtool', ['test', 'rules', testsFile]))).code;
   }
 
   it('the unit tests catch a wrong threshold, a missing traffic floor, a shortened for:, a wrong count and the old slow rule', async () => {
     const text = await readRulesText();
     const spike = (t: RuleTest) => t.name.startsWith('adversarial spike');
-    assert.equal(await promtoolWith(text, spike), 0, 'the unmodified rules pass');
     const start = text.indexOf('        expr: |\n          (\n            namespace_model:awnet_images_flagged:ratio_rate2m');
     const end = text.indexOf('        for: 1m\n', start) + '        for: 1m\n'.length;
     assert.ok(start > 0 && end > start, 'the spike rule was found');
@@ -125,24 +128,27 @@ ${text.slice(end)}`;
       ['count without a fraction', replaceOnce(text, '    > 0.1\n            and on (namespace, model)\n            namespace_model:awnet_images_flagged:increase10m >= 20', '    > 0\n            and on (namespace, model)\n            namespace_model:awnet_images_flagged:increase10m >= 20')],
       ['the old 5-minute rule', slow],
     ];
-    for (const [name, mutant] of mutants) {
-      assert.notEqual(await promtoolWith(mutant, spike), 0, `promtool test rules passed on the mutant "${name}"`);
+    const [unmodified, ...codes] = await Promise.all([text, ...mutants.map(([, mutant]) => mutant)].map((rules) => promtoolWith(rules, spike)));
+    assert.equal(unmodified, 0, 'the unmodified rules pass');
+    for (const [i, [name]] of mutants.entries()) {
+      assert.notEqual(codes[i], 0, `promtool test rules passed on the mutant "${name}"`);
     }
   });
 
   it('the unit tests catch a burn-rate alert without its request floor, its short window or its error filter', async () => {
     const text = await readRulesText();
     const burn = (t: RuleTest) => t.name.startsWith('error budget burn -');
-    assert.equal(await promtoolWith(text, burn), 0, 'the unmodified rules pass');
     const mutants: [string, string][] = [
       ['no request floor', replaceOnce(text, 'namespace_job:awnet_inference_requests:increase1h >= 140', 'namespace_job:awnet_inference_requests:increase1h >= 0')],
       ['no short window', replaceOnce(text, 'namespace_job:awnet_inference_errors:ratio_rate5m > (14.4 * 0.005)', 'namespace_job:awnet_inference_errors:ratio_rate1h > (14.4 * 0.005)')],
       ['6h pair at 1x', replaceOnce(text, 'namespace_job:awnet_inference_errors:ratio_rate6h > (6 * 0.005)', 'namespace_job:awnet_inference_errors:ratio_rate6h > 0.005')],
       ['probes counted', text.replace(/rate\(awnet_http_requests_total\{route=~"\.\*\(classify\|infer\)", status_code=~"5\.\."\}/g, 'rate(awnet_http_requests_total{status_code=~"5.."}')],
     ];
-    for (const [name, mutant] of mutants) {
-      assert.notEqual(mutant, text, name);
-      assert.notEqual(await promtoolWith(mutant, burn), 0, `promtool test rules passed on the mutant "${name}"`);
+    for (const [name, mutant] of mutants) assert.notEqual(mutant, text, name);
+    const [unmodified, ...codes] = await Promise.all([text, ...mutants.map(([, mutant]) => mutant)].map((rules) => promtoolWith(rules, burn)));
+    assert.equal(unmodified, 0, 'the unmodified rules pass');
+    for (const [i, [name]] of mutants.entries()) {
+      assert.notEqual(codes[i], 0, `promtool test rules passed on the mutant "${name}"`);
     }
   });
 

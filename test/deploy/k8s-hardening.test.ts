@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { loadConfig, type Config } from '../../src/server/config.js';
+import { onCore } from '../core-pool.js';
 import { KSERVE_OVERLAY, OVERLAYS, only, renderKustomization, type Manifest, type Overlay } from './k8s-render.js';
 import type { IInferenceService, IServingRuntime } from './kserve-types.js';
 import { repoPath, run } from './repo.js';
@@ -53,8 +54,10 @@ describe('Kubernetes manifests: failure modes', () => {
   const rendered = new Map<Overlay, Manifest[]>();
   let kserve: Manifest[] = [];
   before(async () => {
-    for (const overlay of OVERLAYS) rendered.set(overlay, await renderKustomization(repoPath('k8s', 'overlays', overlay)));
-    kserve = await renderKustomization(repoPath('k8s', 'overlays', KSERVE_OVERLAY));
+    // Each render is its own kubectl process: all at once, a process per core.
+    const [k, ...overlays] = await Promise.all([KSERVE_OVERLAY, ...OVERLAYS].map((o) => onCore(() => renderKustomization(repoPath('k8s', 'overlays', o)))));
+    for (const [i, overlay] of OVERLAYS.entries()) rendered.set(overlay, overlays[i]!);
+    kserve = k!;
   });
   const manifests = (overlay: Overlay): Manifest[] => rendered.get(overlay) ?? assert.fail(`${overlay} not rendered`);
   const configOf = (overlay: Overlay): Config => {

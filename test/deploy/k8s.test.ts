@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { CONFIG_KEYS, loadConfig, type Config } from '../../src/server/config.js';
+import { onCore } from '../core-pool.js';
 import { KSERVE_OVERLAY, OVERLAYS, only, renderKustomization, renderWithWarnings, type Manifest, type Overlay } from './k8s-render.js';
 import { schemaErrors, unknownFieldErrors } from './k8s-schemas.js';
 import type { IInferenceService, IServingRuntime } from './kserve-types.js';
@@ -111,17 +112,18 @@ describe('Kubernetes manifests', () => {
   before(async () => {
     scratch = await mkdtemp(path.join(tmpdir(), 'awnet-k8s-'));
     version = (JSON.parse(await readFile(repoPath('package.json'), 'utf8')) as { version: string }).version;
-    const b = await renderWithWarnings(repoPath('k8s', 'base'));
-    base = b.manifests;
-    warnings.set('base', b.warnings);
-    for (const overlay of OVERLAYS) {
-      const r = await renderWithWarnings(repoPath('k8s', 'overlays', overlay));
-      rendered.set(overlay, r.manifests);
-      warnings.set(overlay, r.warnings);
+    // Each render is its own kubectl process: all at once, a process per core.
+    const [b, k, ...overlays] = await Promise.all(
+      [repoPath('k8s', 'base'), repoPath('k8s', 'overlays', KSERVE_OVERLAY), ...OVERLAYS.map((o) => repoPath('k8s', 'overlays', o))].map((dir) => onCore(() => renderWithWarnings(dir))),
+    );
+    base = b!.manifests;
+    warnings.set('base', b!.warnings);
+    for (const [i, overlay] of OVERLAYS.entries()) {
+      rendered.set(overlay, overlays[i]!.manifests);
+      warnings.set(overlay, overlays[i]!.warnings);
     }
-    const k = await renderWithWarnings(repoPath('k8s', 'overlays', KSERVE_OVERLAY));
-    kserve = k.manifests;
-    warnings.set(KSERVE_OVERLAY, k.warnings);
+    kserve = k!.manifests;
+    warnings.set(KSERVE_OVERLAY, k!.warnings);
   });
   after(() => rm(scratch, { recursive: true, force: true }));
   const manifests = (overlay: Overlay): Manifest[] => rendered.get(overlay) ?? assert.fail(`${overlay} not rendered`);

@@ -32,7 +32,8 @@ describe('awnet evaluate --attacks aa-fast', () => {
       const { stdout } = await run(process.execPath, args, { env: { ...process.env, AWNET_TF_BACKEND: 'wasm' }, timeout: 120_000 });
       return { stdout, report: JSON.parse(await readFile(out, 'utf8')) as EvaluationReport };
     };
-    const [one, two] = [await evaluate('1'), await evaluate('2')];
+    // Separate outputs, the same read-only checkpoint: the two runs go side by side.
+    const [one, two] = await Promise.all([evaluate('1'), evaluate('2')]);
     const figures = (r: EvaluationReport): unknown =>
       r.models[0]?.attacks.map((a) => ({ id: a.id, accuracy: a.accuracy, auc: a.auc, parts: a.parts?.map(({ seconds: _s, ...p }) => p) }));
     assert.deepEqual(figures(two.report), figures(one.report));

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { saveCheckpoint } from '../../src/model/checkpoint.js';
 import { buildConfig, createModel } from '../../src/model/index.js';
 import type { EvaluationReport } from '../../src/eval/report.js';
+import { onCore } from '../core-pool.js';
 
 const run = promisify(execFile);
 
@@ -30,20 +31,25 @@ interface CliResult {
   readonly stderr: string;
 }
 
-async function evaluate(args: readonly string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'evaluate', ...args], {
-      env: { ...process.env, AWNET_TF_BACKEND: 'wasm' },
-      timeout: 120_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+/** One `awnet evaluate` run to its exit, when a core is free of the file's other runs. */
+function evaluate(args: readonly string[]): Promise<CliResult> {
+  return onCore(async () => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [CLI, 'evaluate', ...args], {
+        env: { ...process.env, AWNET_TF_BACKEND: 'wasm' },
+        timeout: 120_000,
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  });
 }
 
-describe('awnet evaluate (end to end)', () => {
+// Each test runs its own CLI processes on the shared checkpoints, which none of them writes, and
+// waits only for their exit: the tests, and the runs within one, go side by side, one per core.
+describe('awnet evaluate (end to end)', { concurrency: true }, () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'awnet-evaluate-'));
@@ -137,9 +143,11 @@ describe('awnet evaluate (end to end)', () => {
     const single = join(dir, 'single.json');
     const parallel = join(dir, 'parallel.json');
     const small = join(dir, 'small.json');
-    const a = await evaluate(args(single, '1', ['--limit', '12', '--attack-limit', '6']));
-    const b = await evaluate(args(parallel, '2', ['--limit', '12', '--attack-limit', '6']));
-    const c = await evaluate(args(small, '1', ['--limit', '6']));
+    const [a, b, c] = await Promise.all([
+      evaluate(args(single, '1', ['--limit', '12', '--attack-limit', '6'])),
+      evaluate(args(parallel, '2', ['--limit', '12', '--attack-limit', '6'])),
+      evaluate(args(small, '1', ['--limit', '6'])),
+    ]);
     for (const r of [a, b, c]) assert.equal(r.code, 0, r.stderr);
     assert.match(a.stderr, /on 12 fashion-mnist test images \(attacks on the first 6\)/);
     assert.match(b.stderr, /2 worker threads/);
@@ -169,10 +177,12 @@ describe('awnet evaluate (end to end)', () => {
 
   it('names a missing checkpoint clearly, exits 1 and writes nothing', async () => {
     const out = join(dir, 'missing.json');
-    const r = await evaluate([join(dir, 'no-such-checkpoint'), '--limit', '4', '--out', out, '--no-progress']);
+    const [r, missingStatic] = await Promise.all([
+      evaluate([join(dir, 'no-such-checkpoint'), '--limit', '4', '--out', out, '--no-progress']),
+      evaluate([join(dir, 'static'), '--limit', '4', '--no-progress']),
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /awnet evaluate: .*no-such-checkpoint does not exist: neither a checkpoint nor a training run; `npm run awnet -- train --out .*no-such-checkpoint` creates the run .*\[CHECKPOINT_MISSING\]/);
-    const missingStatic = await evaluate([join(dir, 'static'), '--limit', '4', '--no-progress']);
     assert.equal(missingStatic.code, 1);
     assert.match(missingStatic.stderr, /`npm run awnet -- train --variant static --out .*static` creates the run/);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace for a known failure');
@@ -180,31 +190,33 @@ describe('awnet evaluate (end to end)', () => {
   });
 
   it('rejects a directory that is not a checkpoint and bad option values', async () => {
-    const notCkpt = await evaluate([dir, '--limit', '4', '--no-progress']);
+    const [notCkpt, badAttack, badEps, badLambda, badWorst, badThreshold, badDataset] = await Promise.all([
+      evaluate([dir, '--limit', '4', '--no-progress']),
+      evaluate([join(dir, 'static-ckpt'), '--attacks', 'pgd20-s4,deepfool', '--no-progress']),
+      evaluate([join(dir, 'static-ckpt'), '--eps', '1.5']),
+      evaluate([join(dir, 'static-ckpt'), '--adaptive-lambda', '1,,10']),
+      evaluate([join(dir, 'static-ckpt'), '--attacks', 'fgsm', '--worst-case', 'target', '--no-progress']),
+      evaluate([join(dir, 'static-ckpt'), '--threshold', '1.5']),
+      evaluate([join(dir, 'static-ckpt'), '--dataset', 'mnist']),
+    ]);
     assert.equal(notCkpt.code, 1);
     assert.match(notCkpt.stderr, /checkpoint\.json is missing.*\[CHECKPOINT_MISSING\]/);
 
-    const badAttack = await evaluate([join(dir, 'static-ckpt'), '--attacks', 'pgd20-s4,deepfool', '--no-progress']);
     assert.equal(badAttack.code, 1);
     assert.match(badAttack.stderr, /unknown attack "deepfool".*\[EVAL_BAD_OPTION\]/);
 
-    const badEps = await evaluate([join(dir, 'static-ckpt'), '--eps', '1.5']);
     assert.equal(badEps.code, 1);
     assert.match(badEps.stderr, /^awnet evaluate: option '--eps <eps>' argument '1\.5' is invalid\. Expected a number in \[1e-9, 1\]\. \[CLI_BAD_USAGE\]$/m);
 
-    const badLambda = await evaluate([join(dir, 'static-ckpt'), '--adaptive-lambda', '1,,10']);
     assert.equal(badLambda.code, 1);
     assert.match(badLambda.stderr, /adaptive λ list "1,,10" has an empty item/);
 
-    const badWorst = await evaluate([join(dir, 'static-ckpt'), '--attacks', 'fgsm', '--worst-case', 'target', '--no-progress']);
     assert.equal(badWorst.code, 1);
     assert.match(badWorst.stderr, /unknown attack "pgd20-s4", "cw30", "adaptive"; valid attacks: fgsm.*\[EVAL_BAD_OPTION\]/);
 
-    const badThreshold = await evaluate([join(dir, 'static-ckpt'), '--threshold', '1.5']);
     assert.equal(badThreshold.code, 1);
     assert.match(badThreshold.stderr, /a threshold must be a number in \[0, 1\]; got 1\.5/);
 
-    const badDataset = await evaluate([join(dir, 'static-ckpt'), '--dataset', 'mnist']);
     assert.equal(badDataset.code, 1);
     assert.match(badDataset.stderr, /unknown dataset "mnist"/);
   });

@@ -37,7 +37,9 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-describe('the router hold from checkpoint to ONNX', () => {
+// Each test makes its own checkpoints and files under `work` and mostly waits on CLI processes:
+// the tests, and the commands within one, run side by side.
+describe('the router hold from checkpoint to ONNX', { concurrency: true }, () => {
   test('hold records it in a copy, export bakes it in, the ONNX model answers as the held tfjs model', async () => {
     const source = await makeCheckpoint(join(work, 'awnet'), 'awnet');
     const held = join(work, 'awnet-held');
@@ -68,20 +70,23 @@ describe('the router hold from checkpoint to ONNX', () => {
 
   test('export --mix-cap overrides what the checkpoint records, and a cap below 1 on a static model is refused', async () => {
     const source = await makeCheckpoint(join(work, 'awnet-2'), 'awnet');
+    const fixed = await makeCheckpoint(join(work, 'static'), 'static');
     const out = join(work, 'capped.onnx');
-    const e = await runCli(['export', '--checkpoint', source, '--out', out, '--mix-cap', '0.5']);
+    const plain = join(work, 'plain.onnx');
+    const [e, p, s, h] = await Promise.all([
+      runCli(['export', '--checkpoint', source, '--out', out, '--mix-cap', '0.5']),
+      runCli(['export', '--checkpoint', source, '--out', plain]),
+      runCli(['export', '--checkpoint', fixed, '--out', join(work, 'static.onnx'), '--mix-cap', '0.5']),
+      runCli(['hold', fixed, '--mix-cap', '0.5']),
+    ]);
     assert.equal(e.code, 0, e.stderr);
     assert.deepEqual((await sidecar(out)).routerHold, { pCleanCap: 0.5, omegaBound: null });
 
-    const plain = join(work, 'plain.onnx');
-    assert.equal((await runCli(['export', '--checkpoint', source, '--out', plain])).code, 0);
+    assert.equal(p.code, 0);
     assert.equal((await sidecar(plain)).routerHold, undefined, 'no hold recorded, none in the metadata');
 
-    const fixed = await makeCheckpoint(join(work, 'static'), 'static');
-    const s = await runCli(['export', '--checkpoint', fixed, '--out', join(work, 'static.onnx'), '--mix-cap', '0.5']);
     assert.equal(s.code, 1);
     assert.match(s.stderr, /needs a variant whose MixBN mixes with the router \(awnet\), not static \[EXPORT_BAD_OPTION\]/);
-    const h = await runCli(['hold', fixed, '--mix-cap', '0.5']);
     assert.equal(h.code, 1);
     assert.match(h.stderr, /awnet hold: .*not static \[MODEL_BAD_CONFIG\]/);
   });

@@ -13,7 +13,7 @@ describe('npm run bench (a one-second run)', () => {
     const out = mkdtempSync(path.join(tmpdir(), 'awnet-bench-'));
     const result = spawnSync(
       process.execPath,
-      [path.join(repoRoot(), 'dist/bench/serve.js'), '--model', writeSyntheticModel(), '--duration', '1', '--rounds', '1', '--warmup', '1', '--images', '16', '--out', out],
+      [path.join(repoRoot(), 'dist/bench/serve.js'), '--model', writeSyntheticModel(), '--duration', '1', '--rounds', '1', '--warmup', '0', '--images', '16', '--out', out],
       { encoding: 'utf8', timeout: 120_000 },
     );
     assert.equal(result.status, 0, result.stderr);

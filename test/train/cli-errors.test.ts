@@ -5,7 +5,8 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { runCli, tempDir, TINY_MODEL_ARGS } from './helpers.js';
 
-describe('train command: bad input gives one clear error line', () => {
+// Each test runs CLI processes that fail before training, each with its own --out: they run side by side.
+describe('train command: bad input gives one clear error line', { concurrency: true }, () => {
   let dir = '';
   let cleanup: () => Promise<void> = async () => {};
   before(async () => {
@@ -36,16 +37,18 @@ describe('train command: bad input gives one clear error line', () => {
   });
 
   it('rejects bad option values naming the option and the valid range', async () => {
-    const r = await runCli([...base(join(dir, 'o3')), '--batch-size', '1']);
+    const [r, mode, choice, missingTeacher] = await Promise.all([
+      runCli([...base(join(dir, 'o3')), '--batch-size', '1']),
+      runCli([...base(join(dir, 'o4')), '--mode', 'mtard']),
+      runCli([...base(join(dir, 'o5')), '--variant', 'bogus']),
+      runCli([...base(join(dir, 'o6')), '--mode', 'mtard', '--teacher-clean', join(dir, 'nope'), '--teacher-adv', join(dir, 'nope')]),
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /awnet train: --batch-size must be an integer ≥ 2, got 1[\s\S]*\[TRAIN_BAD_OPTION\]/);
-    const mode = await runCli([...base(join(dir, 'o4')), '--mode', 'mtard']);
     assert.equal(mode.code, 1);
     assert.match(mode.stderr, /--mode mtard needs --teacher-clean <checkpoint> and --teacher-adv <checkpoint>/);
-    const choice = await runCli([...base(join(dir, 'o5')), '--variant', 'bogus']);
     assert.notEqual(choice.code, 0);
     assert.match(choice.stderr, /argument 'bogus' is invalid\. Allowed choices are static, dynamic-only, mixbn-single-bn, awnet/);
-    const missingTeacher = await runCli([...base(join(dir, 'o6')), '--mode', 'mtard', '--teacher-clean', join(dir, 'nope'), '--teacher-adv', join(dir, 'nope')]);
     assert.equal(missingTeacher.code, 1);
     assert.match(missingTeacher.stderr, /awnet train: checkpoint directory .*nope does not exist[\s\S]*\[CHECKPOINT_MISSING\]/);
   });
@@ -59,12 +62,15 @@ describe('train command: bad input gives one clear error line', () => {
       [['--mode', 'ar-at', '--ar-at-weight', '1001'], /awnet train: --ar-at-weight must be a number in \[0, 1000\], got 1001[\s\S]*\[TRAIN_BAD_OPTION\]/],
       [['--mode', 'gairt'], /argument 'gairt' is invalid\. Allowed choices are pgd-at, trades, mtard, gairat, margin, ar-at/],
     ];
+    const [help, ...results] = await Promise.all([
+      runCli(['train', '--help']),
+      ...cases.map(([args], i) => runCli([...base(join(dir, `objective-${i}`)), ...args])),
+    ]);
     for (const [i, [args, expected]] of cases.entries()) {
-      const r = await runCli([...base(join(dir, `objective-${i}`)), ...args]);
+      const r = results[i]!;
       assert.notEqual(r.code, 0, args.join(' '));
       assert.match(r.stderr, expected);
     }
-    const help = await runCli(['train', '--help']);
     for (const option of ['--gairat-lambda', '--gairat-burn-in', '--margin-weight', '--margin-cap', '--ar-at-weight']) assert.match(help.stdout, new RegExp(option));
   });
 });

@@ -19,7 +19,8 @@ function noise(n: number, seed: number): Buffer {
   return out;
 }
 
-describe('train command on every dataset format', () => {
+// Each test writes its own data folder and runs its own CLI processes: they run side by side.
+describe('train command on every dataset format', { concurrency: true }, () => {
   let dir = '';
   let cleanup: () => Promise<void> = async () => {};
   before(async () => {
@@ -88,11 +89,10 @@ describe('train command on every dataset format', () => {
     await writeFile(join(data, 'train-labels-idx1-ubyte.gz'), gzipSync(labels));
     const args = ['train', '--data-dir', data, ...TINY_MODEL_ARGS, '--epochs', '1', '--batch-size', '16', '--val-size', '16', '--val-pgd-size', '4', '--attack-steps', '1'];
 
-    const strict = await runCli([...args, '--out', join(dir, 'strict')]);
+    const [strict, lenient] = await Promise.all([runCli([...args, '--out', join(dir, 'strict')]), runCli([...args, '--skip-corrupt', '--out', join(dir, 'lenient')])]);
     assert.equal(strict.code, 1);
     assert.match(strict.stderr, /awnet train: .*train-images-idx3-ubyte\.gz is truncated: header declares 100 records .* \(80 complete records\)[\s\S]*\[DATA_TRUNCATED\]/);
 
-    const lenient = await runCli([...args, '--skip-corrupt', '--out', join(dir, 'lenient')]);
     assert.equal(lenient.code, 0, lenient.stderr);
     assert.match(lenient.stdout, /skipped 20 corrupt record\(s\)\/file\(s\):\n\s+.*train-images-idx3-ubyte\.gz: truncated, 20 records missing/);
     assert.match(lenient.stdout, /data: fashion-mnist 80 images \(64 train, 16 validation, 4 attacked\)/);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigOverrides } from '../../src/model/presets.js';
+import { onCore } from '../core-pool.js';
 import { TRAIN_DEFAULTS, type TrainSettings } from '../../src/train/settings.js';
 
 /** The repository root, found from this file (run from dist/test/train). */
@@ -52,8 +53,9 @@ export function startCli(args: readonly string[]): { child: ChildProcess; done: 
   return { child, done };
 }
 
+/** Runs the CLI to its exit, when a core is free of the other runs this file started with runCli. */
 export function runCli(args: readonly string[]): Promise<CliResult> {
-  return startCli(args).done;
+  return onCore(() => startCli(args).done);
 }
 
 export interface CheckpointSummary {

@@ -10,12 +10,13 @@ const EPOCHS = 2;
 function trainArgs(out: string, extra: string[] = []): string[] {
   return [
     'train',
-    '--limit', '288',
+    // 8 steps of 16: what a resume must get right does not depend on the batch size.
+    '--limit', '160',
     '--val-size', '32',
     '--val-pgd-size', '16',
     '--val-attack-steps', '2',
     '--epochs', String(EPOCHS),
-    '--batch-size', '32',
+    '--batch-size', '16',
     '--attack-steps', '2',
     '--lr', '0.1',
     '--checkpoint-every', '1',
@@ -88,7 +89,8 @@ describe('kill -9 in mid-epoch, then --resume', () => {
   it('Ctrl-C (SIGINT) finishes the current step, saves a checkpoint and exits 130', async () => {
     const out = join(dir, 'interrupted');
     const latest = join(out, 'checkpoints', 'latest');
-    const run = startCli(trainArgs(out, ['--checkpoint-every', '3']));
+    // Steps of 32 images leave the interrupt time to land before the epoch's last step.
+    const run = startCli(trainArgs(out, ['--checkpoint-every', '3', '--limit', '288', '--batch-size', '32']));
     for (let i = 0; i < 1200 && (readCheckpoint(latest)?.step ?? 0) < 3; i++) await sleep(50);
     run.child.kill('SIGINT');
     const result = await run.done;
@@ -103,14 +105,17 @@ describe('kill -9 in mid-epoch, then --resume', () => {
 
   it('refuses to resume with different settings, or to overwrite a run without --resume', async () => {
     const killed = join(dir, 'killed');
-    const changed = await runCli(trainArgs(killed, ['--resume', '--lr', '0.2']));
+    // All three are refused before anything is written: they run side by side.
+    const [changed, again, nothing] = await Promise.all([
+      runCli(trainArgs(killed, ['--resume', '--lr', '0.2'])),
+      runCli(trainArgs(killed)),
+      runCli(trainArgs(join(dir, 'empty'), ['--resume'])),
+    ]);
     assert.equal(changed.code, 1);
     assert.match(changed.stderr, /awnet train: cannot resume .* with different settings:[\s\S]*\[TRAIN_RESUME_MISMATCH\]/);
     assert.match(changed.stderr, /^\s+lr: checkpoint has 0.1, command has 0.2( \[TRAIN_RESUME_MISMATCH\])?$/m);
-    const again = await runCli(trainArgs(killed));
     assert.equal(again.code, 1);
     assert.match(again.stderr, /awnet train: .*already holds a run.*--resume[\s\S]*\[TRAIN_OUT_EXISTS\]/);
-    const nothing = await runCli(trainArgs(join(dir, 'empty'), ['--resume']));
     assert.equal(nothing.code, 1);
     assert.match(nothing.stderr, /awnet train: nothing to resume[\s\S]*\[TRAIN_NOTHING_TO_RESUME\]/);
   });
