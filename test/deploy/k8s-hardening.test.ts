@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { loadConfig, type Config } from '../../src/server/config.js';
-import { KSERVE_OVERLAY, OVERLAYS, only, renderKustomization, type Manifest, type Overlay } from './k8s-render.js';
+import { KSERVE_OVERLAY, OVERLAYS, only, renderKustomization, type Manifest, type Overlay } from '../../bench/drill/k8s-render.js';
 import type { IInferenceService, IServingRuntime } from './kserve-types.js';
-import { repoPath, run } from './repo.js';
+import { repoPath, run } from '../../bench/drill/repo.js';
 
 interface Container {
   name: string;
