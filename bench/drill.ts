@@ -87,6 +87,7 @@ const environment = { ...compressServiceEnv(await overlayEnvironment(opts.overla
 const rules = await readRules();
 const service = await ServiceProcess.start(environment);
 const results: ScenarioResult[] = [];
+const failed: DrillReport['failed'] = [];
 try {
   const background = new Background(service.base, MODEL_NAME, inputs.background, opts.backgroundRate, Math.round(opts.clients));
   const stack = { service, model: MODEL_NAME, height: inputs.background.height, width: inputs.background.width, rules: compressRules(rules, opts.factor), background };
@@ -95,7 +96,15 @@ try {
   await mkdir(path.dirname(opts.out), { recursive: true });
   for (const scenario of scenarios) {
     const t0 = Date.now();
-    const result = await runScenario(scenario, stack, settings);
+    let result: ScenarioResult;
+    try {
+      result = await runScenario(scenario, stack, settings);
+    } catch (err) {
+      // One scenario's failure is reported, and the others still run.
+      failed.push({ id: scenario.id, error: String(err) });
+      process.stderr.write(`drill: ${scenario.id} failed: ${String(err)}\n`);
+      continue;
+    }
     results.push(result);
     const svg = renderTimelineSvg(result, opts.factor);
     await writeFile(`${opts.out}-${result.id}.svg`, svg);
@@ -114,7 +123,9 @@ const report: DrillReport = {
   environment,
   compression: compressionTable(rules, opts.factor),
   scenarios: results,
+  failed,
 };
 await writeFile(`${opts.out}.json`, JSON.stringify(report, null, 2) + '\n');
 await writeFile(`${opts.out}.md`, reportMarkdown(report));
+process.exitCode = failed.length > 0 ? 1 : 0;
 process.stdout.write(`drill: ${results.length} scenarios in ${report.wallSeconds.toFixed(0)} s; report ${opts.out}.json, ${opts.out}.md\n`);

@@ -11,6 +11,8 @@ export interface DrillReport {
   readonly environment: Record<string, string>;
   readonly compression: CompressedAlert[];
   readonly scenarios: ScenarioResult[];
+  /** Scenarios that could not run to the end, with the error. */
+  readonly failed: { readonly id: string; readonly error: string }[];
 }
 
 const SHORT: Record<(typeof SECURITY_ALERTS)[number], string> = {
@@ -72,6 +74,7 @@ export function reportMarkdown(report: DrillReport): string {
     '',
     scenarioTable(report),
     '',
+    ...report.failed.map((f) => `Failed: \`${f.id}\`: ${f.error}\n`),
     compressionMarkdown(report.compression, report.settings.factor),
     '',
   ].join('\n');

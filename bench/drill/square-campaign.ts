@@ -1,3 +1,4 @@
+import { AttackOracleError } from '../../src/attacks/errors.js';
 import { HttpOracle } from '../../src/attacks/http-oracle.js';
 import type { OracleAnswer, ScoreOracle } from '../../src/attacks/score-oracle.js';
 import { squareAttack, type SquareResult } from '../../src/attacks/square.js';
@@ -12,6 +13,8 @@ export interface SquareCampaignOptions {
   /** API keys the queries go out under, one per query (a batch of the images), in turn. */
   readonly clients: readonly string[];
 }
+
+const RETRIES = 3;
 
 /**
  * The service as one score oracle reached under several API keys: each query goes out
@@ -33,10 +36,18 @@ class RotatingOracle implements ScoreOracle {
     return this.oracles.reduce((s, o) => s + o.images, 0);
   }
 
-  query(images: Float32Array, n: number): Promise<OracleAnswer> {
+  async query(images: Float32Array, n: number): Promise<OracleAnswer> {
     const oracle = this.oracles[this.next % this.oracles.length] as HttpOracle;
     this.next++;
-    return oracle.query(images, n);
+    // A connection that fails before any answer (a keep-alive socket the server closed as
+    // it was reused) is retried, as an attacker's client would; an HTTP error is not.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await oracle.query(images, n);
+      } catch (err) {
+        if (attempt >= RETRIES || !(err instanceof AttackOracleError) || err.status !== undefined) throw err;
+      }
+    }
   }
 }
 
