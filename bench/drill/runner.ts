@@ -4,7 +4,7 @@ import { constantHistory, PrometheusServer } from './prometheus-server.js';
 import type { RuleFile } from './rules.js';
 import type { Scenario, ScenarioKind } from './scenarios.js';
 import type { ServiceProcess } from './service-process.js';
-import { alertOutcome, alertSpans, campaignCounts, meanScore, peak, summed, type AlertOutcome, type AlertSpans, type CampaignCounts, type Interval, type Point } from './timeline.js';
+import { alertOutcome, alertSpans, average, campaignCounts, meanScore, peak, summed, type AlertOutcome, type AlertSpans, type CampaignCounts, type Interval, type Point } from './timeline.js';
 import type { Answer } from './traffic.js';
 
 /** The alerts any client can raise by what it sends: the drill's subject. */
@@ -30,6 +30,9 @@ export interface DrillSettings {
   readonly quietFlaggedFraction: number;
 }
 
+/** The lowest bucket boundary of the score histogram (awnet_adversarial_score). */
+export const RAISED_SCORE = 0.05;
+
 /** The series the baseline alert averages over its day. */
 const BASELINE_SERIES = 'namespace_model:awnet_images_flagged:ratio_rate5m';
 const DAY_SECONDS = 86_400;
@@ -46,6 +49,8 @@ export interface ScenarioStack {
 /** Series over time, in seconds from the campaign's start. */
 export interface Timeline {
   readonly flaggedFraction: Point[];
+  /** Share of the images scoring above RAISED_SCORE, flagged or not: what the score histogram shows below the threshold. */
+  readonly raisedScoreShare: Point[];
   readonly imagesPerSecond: Point[];
   readonly errorsPerSecond: Point[];
   readonly suspects: Point[];
@@ -65,6 +70,9 @@ export interface ScenarioResult {
   /** Highest 2-minute (compressed) flagged fraction of all traffic from the campaign's start to the record's end. */
   readonly peakFlaggedFraction: number;
   readonly peakSuspects: number;
+  /** Highest share of images scoring above RAISED_SCORE from the campaign's start, and its mean over the warm-up. */
+  readonly peakRaisedScoreShare: number;
+  readonly quietRaisedScoreShare: number | null;
   /** Mean adversarial score of the clean background during the warm-up, for comparison with the campaign's. */
   readonly quietMeanScore: number | null;
   readonly alerts: AlertOutcome[];
@@ -124,8 +132,9 @@ export async function runScenario(scenario: Scenario, stack: ScenarioStack, sett
     const step = settings.interval;
     const range = (expr: string) => api.queryRange(expr, recordStart, recordEnd, step);
     const errorWindow = `${Math.max(1, Math.round(120 / settings.factor))}s`;
-    const [flagged, images, errors, suspects, alerts] = await Promise.all([
+    const [flagged, raised, images, errors, suspects, alerts] = await Promise.all([
       range('namespace_model:awnet_images_flagged:ratio_rate2m'),
+      range(`1 - sum(rate(awnet_adversarial_score_bucket{le="${RAISED_SCORE}"}[${errorWindow}])) / (sum(rate(awnet_adversarial_score_count[${errorWindow}])) > 0)`),
       range('namespace_model:awnet_images:rate2m'),
       range(`sum(rate(awnet_errors_total[${errorWindow}]))`),
       range('sum(awnet_query_attack_suspected_clients)'),
@@ -146,10 +155,13 @@ export async function runScenario(scenario: Scenario, stack: ScenarioStack, sett
       peakFlaggedFraction: peak(summed(flagged), after),
       peakSuspects: peak(summed(suspects), after),
       quietMeanScore: meanScore(quiet),
+      peakRaisedScoreShare: peak(summed(raised), after),
+      quietRaisedScoreShare: average(summed(raised), { start: recordStart, end: campaignStart }),
       alerts: outcomes,
       otherAlertsFired: [...spans].filter(([name, s]) => !(SECURITY_ALERTS as readonly string[]).includes(name) && s.firing.length > 0).map(([name]) => name),
       timeline: {
         flaggedFraction: shift(summed(flagged), campaignStart),
+        raisedScoreShare: shift(summed(raised), campaignStart),
         imagesPerSecond: shift(summed(images), campaignStart),
         errorsPerSecond: shift(summed(errors), campaignStart),
         suspects: shift(summed(suspects), campaignStart),

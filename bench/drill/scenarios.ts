@@ -34,6 +34,7 @@ export interface Scenario {
   run(context: CampaignContext): Promise<CampaignResult>;
 }
 
+/** Streams for `seconds`: at `perSecond`, a stream of (n − 0.5) / perSecond seconds sends n requests. */
 async function streamFor(context: CampaignContext, stream: Omit<Stream, 'perSecond' | 'onAnswer'>, seconds: number): Promise<number> {
   const traffic = new Traffic(context.base, context.model, context.height, context.width);
   traffic.start({ ...stream, perSecond: context.perSecond, onAnswer: context.record });
@@ -97,7 +98,7 @@ export function squareScenario(id: string, title: string, targets: TestImages, o
     async run(context) {
       const started = Date.now();
       const { result, queries } = await squareOverHttp(context.base, context.model, targets, options);
-      const final = await streamFor(context, { images: result.adversarial, labels: targets.labels, route: 'classify', clients: [options.clients[0] as string] }, targets.n / context.perSecond);
+      const final = await streamFor(context, { images: result.adversarial, labels: targets.labels, route: 'classify', clients: [options.clients[0] as string] }, (targets.n - 0.5) / context.perSecond);
       const rest = context.seconds * 1000 - (Date.now() - started);
       if (rest > 0) await sleep(rest);
       const fooled = result.fooled.reduce((s, v) => s + v, 0);

@@ -1,5 +1,5 @@
 import { escapeXml, formatTick, niceTicks, seriesStroke } from '../../src/eval/robustness-curve.js';
-import type { ScenarioResult } from './runner.js';
+import { RAISED_SCORE, type ScenarioResult } from './runner.js';
 import type { Interval, Point } from './timeline.js';
 
 const FONT = 'DejaVu Sans, Arial, Helvetica, sans-serif';
@@ -40,7 +40,7 @@ export function renderTimelineSvg(s: ScenarioResult, factor: number): string {
   const alertNames = Object.keys(t.alerts).sort();
   const bands = Math.max(alertNames.length, 1);
   const panels: Panel[] = [
-    { label: 'flagged fraction', series: [{ name: 'flagged fraction (2m)', points: t.flaggedFraction }], line: { value: 0.1, label: 'spike limit 10 %' }, floor: 0.2 },
+    { label: 'flagged fraction', series: [{ name: 'flagged fraction (2m)', points: t.flaggedFraction }, { name: `scoring above ${RAISED_SCORE} (2m)`, points: t.raisedScoreShare }], line: { value: 0.1, label: 'spike limit 10 %' }, floor: 0.2 },
     { label: 'per second', series: [{ name: 'images scored', points: t.imagesPerSecond }, { name: 'error answers', points: t.errorsPerSecond }], floor: 1 },
     { label: 'suspected clients', series: [{ name: 'query-attack suspects', points: t.suspects }], floor: 2 },
   ];

@@ -93,6 +93,12 @@ export function summed(series: readonly RangeSeries[]): Point[] {
 export const peak = (points: readonly Point[], within: Interval): number =>
   points.filter((p) => p.t >= within.start && (within.end === null || p.t <= within.end)).reduce((m, p) => Math.max(m, p.v), 0);
 
+/** Mean of the points within a span; null when none falls in it. */
+export function average(points: readonly Point[], within: Interval): number | null {
+  const inside = points.filter((p) => p.t >= within.start && (within.end === null || p.t <= within.end));
+  return inside.length === 0 ? null : inside.reduce((s, p) => s + p.v, 0) / inside.length;
+}
+
 /** What a campaign's answers add up to. `firstPage` (unix seconds) null: no alert fired. */
 export interface CampaignCounts {
   readonly answered: number;

@@ -31,9 +31,11 @@ function scenario(alerts: ScenarioResult['alerts'], kind: ScenarioResult['kind']
     peakFlaggedFraction: 0.25,
     peakSuspects: 1,
     quietMeanScore: 0.0012,
+    peakRaisedScoreShare: 0.4,
+    quietRaisedScoreShare: 0.02,
     alerts,
     otherAlertsFired: [],
-    timeline: { flaggedFraction: [], imagesPerSecond: [], errorsPerSecond: [], suspects: [], alerts: {}, campaign: { start: 0, end: 20 }, record: { start: -10, end: 30 } },
+    timeline: { flaggedFraction: [], raisedScoreShare: [], imagesPerSecond: [], errorsPerSecond: [], suspects: [], alerts: {}, campaign: { start: 0, end: 20 }, record: { start: -10, end: 30 } },
   };
 }
 
@@ -72,7 +74,8 @@ describe('the drill report', () => {
     });
     const lines = table.split('\n');
     assert.equal(lines.length, 4);
-    assert.match(lines[2] ?? '', /30 of 100 \(30\.0 %\) \| 25\.0 % \| 0\.300 \/ 0\.001 \| 1 \| \*\*fired\*\* after 4\.0 s \(4\.0 min\); resolved 9\.0 s \(9\.0 min\) after the end \| no \| no \| 4 of 12 that got through/);
+    assert.match(lines[2] ?? '', /30 of 100 \(30\.0 %\) \| 25\.0 % \| 0\.300 \/ 0\.001 \| 40\.0 % \/ 2\.0 % \| 1 \| \*\*fired\*\* after 4\.0 s \(4\.0 min\); resolved 9\.0 s \(9\.0 min\) after the end \| no \| no \| 4 of 12 that got through/);
     assert.match(lines[3] ?? '', /\| no \| no \| no \| – \| none \|$/);
+    assert.match(lines[0] ?? '', /share scoring above 0\.05: peak \/ clean/);
   });
 });

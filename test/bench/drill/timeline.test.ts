@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { alertOutcome, alertSpans, campaignCounts, peak, spansOf, summed } from '../../../bench/drill/timeline.js';
+import { alertOutcome, alertSpans, average, campaignCounts, peak, spansOf, summed } from '../../../bench/drill/timeline.js';
 import type { RangeSeries } from '../../../bench/drill/prometheus-api.js';
 
 /** An ALERTS series present (value 1) at the given times. */
@@ -45,6 +45,8 @@ describe('the drill timeline from a recorded alert series', () => {
     assert.deepEqual(points, [{ t: 1, v: 0.1 }, { t: 2, v: 0.5 }, { t: 3, v: 0.5 }]);
     assert.equal(peak(points, { start: 2.5, end: null }), 0.5);
     assert.equal(peak(points, { start: 0, end: 1 }), 0.1);
+    assert.equal(average(points, { start: 1, end: 2 }), 0.3);
+    assert.equal(average(points, { start: 5, end: null }), null);
   });
 
   it('counts what got through (misclassified, unflagged) before the first alert', () => {
