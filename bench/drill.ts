@@ -120,7 +120,8 @@ const report: DrillReport = {
   command: `npm run drill${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   wallSeconds: (Date.now() - started) / 1000,
   settings: { ...settings, backgroundPerSecond: opts.backgroundRate, backgroundClients: Math.round(opts.clients), overlay: opts.overlay },
-  environment,
+  // The service listens on loopback ports of its own (ServiceProcess), not the overlay's.
+  environment: Object.fromEntries(Object.entries(environment).filter(([key]) => !['AWNET_HOST', 'AWNET_PORT', 'AWNET_ADMIN_PORT'].includes(key))),
   compression: compressionTable(rules, opts.factor),
   scenarios: results,
   failed,

@@ -31,7 +31,7 @@ const SETTINGS: DrillSettings = {
   warmupSeconds: 5,
   campaignSeconds: 10,
   cooldownSeconds: 15,
-  attackPerSecond: 5,
+  attackPerSecond: 10,
   quietFlaggedFraction: 0.001,
 };
 const ALERT = 'AwnetAdversarialTrafficSpike';
