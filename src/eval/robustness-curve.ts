@@ -31,12 +31,12 @@ export function seriesStroke(i: number): { colour: string; dash: string } {
   return { colour: COLOURS[i % COLOURS.length] ?? '#000000', dash };
 }
 
-function escapeXml(text: string): string {
+export function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** Ticks at "nice" multiples (1, 2, 2.5, 5 × 10^k) covering [0, max]. */
-function niceTicks(max: number, target = 5): number[] {
+export function niceTicks(max: number, target = 5): number[] {
   if (max <= 0) return [0];
   const raw = max / target;
   const mag = 10 ** Math.floor(Math.log10(raw));
@@ -47,7 +47,7 @@ function niceTicks(max: number, target = 5): number[] {
   return ticks;
 }
 
-function formatTick(v: number): string {
+export function formatTick(v: number): string {
   return Number(v.toPrecision(4)).toString();
 }
 

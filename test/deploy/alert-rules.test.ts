@@ -5,9 +5,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { onCore } from '../core-pool.js';
-import { repoPath, run } from './repo.js';
+import { repoPath, run } from '../../bench/drill/repo.js';
 import { metricsIn, seriesNames, serviceMetricTypes } from './service-metrics.js';
-import { RULES_FILE, RULE_TESTS_FILE, alerts, readRules, readRulesText, shortenRules, type RuleFile } from './rules.js';
+import { RULES_FILE, RULE_TESTS_FILE, alerts, readRules, readRulesText, shortenRules, type RuleFile } from '../../bench/drill/rules.js';
 
 interface AlertCheck {
   eval_time: string;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { concrete, queries, readDashboard, type Dashboard, type Panel } from './dashboard.js';
-import { run } from './repo.js';
+import { run } from '../../bench/drill/repo.js';
 import { metricsIn, seriesNames, serviceMetricTypes } from './service-metrics.js';
 
 describe('Grafana dashboard', () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { validate } from 'dockerfile-utils';
 import { dockerignorePatterns, instructions, isIgnored, parseDockerfile, readDockerfile, type ParsedDockerfile, type Stage } from './dockerfile.js';
-import { repoPath, run } from './repo.js';
+import { repoPath, run } from '../../bench/drill/repo.js';
 import { readPackageJson, servingImports } from './serving-closure.js';
 
 interface LintIssue {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { repoPath } from './repo.js';
+import { repoPath } from '../../bench/drill/repo.js';
 
 export interface Instruction {
   readonly keyword: string;

@@ -7,8 +7,8 @@ import { loadFashionMnist } from '../../src/data/fashion-mnist.js';
 import { encodeImage } from '../../src/server/image.js';
 import { image, metricValue, startServer, type TestServer } from '../server/helpers.js';
 import { writeSyntheticModel } from '../server/synthetic-model.js';
-import { freePort, waitFor } from './processes.js';
-import { repoPath, run, type RunResult } from './repo.js';
+import { freePort, waitFor } from '../../bench/drill/processes.js';
+import { repoPath, run, type RunResult } from '../../bench/drill/repo.js';
 import { readPackageJson, servingImports } from './serving-closure.js';
 
 // The cpu image, built from the real Dockerfile by podman and run as a container.

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { loadConfig, type Config } from '../../src/server/config.js';
 import { onCore } from '../core-pool.js';
-import { KSERVE_OVERLAY, OVERLAYS, only, renderKustomization, type Manifest, type Overlay } from './k8s-render.js';
+import { KSERVE_OVERLAY, OVERLAYS, only, renderKustomization, type Manifest, type Overlay } from '../../bench/drill/k8s-render.js';
 import type { IInferenceService, IServingRuntime } from './kserve-types.js';
-import { repoPath, run } from './repo.js';
+import { repoPath, run } from '../../bench/drill/repo.js';
 
 interface Container {
   name: string;

@@ -1,6 +1,6 @@
 import ts from 'typescript';
-import type { Manifest } from './k8s-render.js';
-import { repoPath } from './repo.js';
+import type { Manifest } from '../../bench/drill/k8s-render.js';
+import { repoPath } from '../../bench/drill/repo.js';
 
 interface ModelRef {
   /** Module of kubernetes-models (or one of its CRD packages) holding the class. */

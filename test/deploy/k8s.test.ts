@@ -7,10 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { CONFIG_KEYS, loadConfig, type Config } from '../../src/server/config.js';
 import { onCore } from '../core-pool.js';
-import { KSERVE_OVERLAY, OVERLAYS, only, renderKustomization, renderWithWarnings, type Manifest, type Overlay } from './k8s-render.js';
+import { KSERVE_OVERLAY, OVERLAYS, only, renderKustomization, renderWithWarnings, type Manifest, type Overlay } from '../../bench/drill/k8s-render.js';
 import { schemaErrors, unknownFieldErrors } from './k8s-schemas.js';
 import type { IInferenceService, IServingRuntime } from './kserve-types.js';
-import { repoPath, run } from './repo.js';
+import { repoPath, run } from '../../bench/drill/repo.js';
 import { seriesNames, serviceMetricTypes } from './service-metrics.js';
 
 interface Probe {

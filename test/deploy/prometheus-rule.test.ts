@@ -7,8 +7,8 @@ import { parse } from 'yaml';
 import { PrometheusRuleError, renderPrometheusRule } from '../../monitoring/prometheus-rule.js';
 import { awnetProgram } from '../../src/cli/program.js';
 import { catalogue } from '../../src/server/errors.js';
-import { repoPath, run } from './repo.js';
-import { RULES_FILE, readRulesText } from './rules.js';
+import { repoPath, run } from '../../bench/drill/repo.js';
+import { RULES_FILE, readRulesText } from '../../bench/drill/rules.js';
 
 const SCRIPT = repoPath('dist', 'monitoring', 'prometheus-rule.js');
 const COMMITTED = repoPath('k8s', 'components', 'alerting', 'prometheus-rule.yaml');

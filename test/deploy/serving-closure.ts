@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
-import { repoPath } from './repo.js';
+import { repoPath } from '../../bench/drill/repo.js';
 
 /** What the service's process loads: its entry point and the inference worker's file. */
 export const SERVING_ENTRIES = ['src/main.ts', 'src/server/inference/inference-worker.ts'];
