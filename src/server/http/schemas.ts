@@ -58,6 +58,16 @@ export const ModelMetadataResponse = Type.Object({
     labels: Type.Array(Type.String()),
     execution_provider: Type.String(),
     screened: Type.Boolean({ description: 'The model has a router: its images are screened for attacks and can be flagged.' }),
+    router_hold: Type.Union(
+      [
+        Type.Object({
+          p_clean_cap: Type.Number({ minimum: 0, maximum: 1 }),
+          omega_bound: Type.Union([Type.Number(), Type.Null()]),
+        }),
+        Type.Null(),
+      ],
+      { description: "The router's hold baked into the graph (MixBN mixes with min(P(clean), p_clean_cap), ω clipped to 1 ± omega_bound); null when the model has none." },
+    ),
   }),
 });
 

@@ -28,7 +28,7 @@ interface Inferred {
 describe('routes (app.inject)', () => {
   let server: TestServer;
   const first = writeSyntheticModel({ name: 'first' });
-  const second = writeSyntheticModel({ name: 'second', labels: ['cat', 'dog', 'bird'], channels: 3, height: 16, width: 16, threshold: 0.9 });
+  const second = writeSyntheticModel({ name: 'second', labels: ['cat', 'dog', 'bird'], channels: 3, height: 16, width: 16, threshold: 0.9, metadata: { routerHold: { pCleanCap: 0.5, omegaBound: null } } });
 
   before(async () => {
     server = await startServer([first, second]);
@@ -129,8 +129,9 @@ describe('routes (app.inject)', () => {
         { name: 'flagged', datatype: 'BOOL', shape: [-1] },
       ],
       // No threshold: a client must not be able to tune an attack to stay just under it.
-      parameters: { labels: ['cat', 'dog', 'bird'], execution_provider: 'cpu', screened: true },
+      parameters: { labels: ['cat', 'dog', 'bird'], execution_provider: 'cpu', screened: true, router_hold: { p_clean_cap: 0.5, omega_bound: null } },
     });
+    assert.equal((await server.app.inject('/v2/models/first')).json().parameters.router_hold, null, 'a model without a hold says so');
     assert.equal((await server.app.inject('/v2/models/second/versions/3')).statusCode, 200);
     assert.deepEqual((await server.app.inject('/v2/models/first/ready')).json(), { name: 'first', ready: true });
     assert.equal((await server.app.inject('/v2/models/first/versions/3/ready')).statusCode, 200);

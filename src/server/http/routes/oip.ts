@@ -64,6 +64,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const metadata = (model: ServedModel) => {
     const { channels, height, width } = model.metadata.input;
     const k = model.metadata.labels.length;
+    const hold = model.metadata.raw.routerHold;
     return {
       name: model.name,
       versions: [model.version],
@@ -75,8 +76,14 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
         { name: OUTPUT.adversarialScore, datatype: 'FP32', shape: [-1] },
         { name: FLAGGED, datatype: 'BOOL', shape: [-1] },
       ],
-      // No threshold: a client that knows it can tune an attack to stay just under it.
-      parameters: { labels: [...model.metadata.labels], execution_provider: model.engine.provider, screened: model.screened },
+      // No threshold: a client that knows it can tune an attack to stay just under it. The hold is
+      // published in the model card anyway, and operators check with it which graph a pod serves.
+      parameters: {
+        labels: [...model.metadata.labels],
+        execution_provider: model.engine.provider,
+        screened: model.screened,
+        router_hold: hold ? { p_clean_cap: hold.pCleanCap, omega_bound: hold.omegaBound } : null,
+      },
     };
   };
   const ready = (model: ServedModel, reply: { code(n: number): unknown }) => {
