@@ -143,7 +143,7 @@ describe('config', () => {
       trustedProxies: [],
       directClients: false,
       keySalt: undefined,
-      crossKey: { enabled: true, threshold: 50, minClients: 10, memory: 16_384 },
+      crossKey: { enabled: true, threshold: 100, minClients: 10, memory: 16_384 },
     });
     assert.equal(evidence.dir, undefined);
     assert.ok(Object.isFrozen(queryAttack) && Object.isFrozen(queryAttack.crossKey) && Object.isFrozen(evidence));

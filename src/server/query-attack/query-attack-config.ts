@@ -111,7 +111,7 @@ export function queryAttackConfig(env: Env): QueryAttackConfig {
     keySalt: raw(env, 'AWNET_CLIENT_KEY_SALT'),
     crossKey: Object.freeze({
       enabled: action !== 'off' && bool(env, 'AWNET_QUERY_ATTACK_CROSS_KEY', true),
-      threshold: integer(env, 'AWNET_QUERY_ATTACK_CROSS_KEY_THRESHOLD', 50, 2, 100_000),
+      threshold: integer(env, 'AWNET_QUERY_ATTACK_CROSS_KEY_THRESHOLD', 100, 2, 100_000),
       minClients: integer(env, 'AWNET_QUERY_ATTACK_CROSS_KEY_CLIENTS', 10, 2, 100_000),
       memory: integer(env, 'AWNET_QUERY_ATTACK_CROSS_KEY_MEMORY', 16_384, 64, 1_000_000),
     }),

@@ -12,7 +12,7 @@ export const CHAIN_LIMIT = 64;
 export interface Lookup {
   /** Slots whose image shares at least MATCH hashes with it (exact repeats excluded). */
   readonly near: readonly number[];
-  /** A slot holding exactly this image, if any. */
+  /** The newest slot holding exactly this image, if any. */
   readonly repeat: number | undefined;
 }
 
@@ -36,6 +36,9 @@ export class RecentPrints {
   private readonly heads: Int32Array;
   private readonly next: Int32Array;
   private readonly mask: number;
+  /** A second index, by the hash of the whole image: one chain entry per slot. */
+  private readonly exactHeads: Int32Array;
+  private readonly exactNext: Int32Array;
   // Scratch for one lookup: shared hashes per slot, valid where stamp equals the lookup's.
   private readonly shared: Uint8Array;
   private readonly stamps: Uint32Array;
@@ -53,6 +56,8 @@ export class RecentPrints {
     this.heads = new Int32Array(nextPowerOfTwo((capacity * HASHES) / 2)).fill(-1);
     this.mask = this.heads.length - 1;
     this.next = new Int32Array(capacity * HASHES).fill(-1);
+    this.exactHeads = new Int32Array(nextPowerOfTwo(capacity)).fill(-1);
+    this.exactNext = new Int32Array(capacity).fill(-1);
     this.shared = new Uint8Array(capacity);
     this.stamps = new Uint32Array(capacity);
     this.seenFor = new Int8Array(capacity);
@@ -60,7 +65,7 @@ export class RecentPrints {
 
   /** Bytes held by the typed arrays. */
   get bytes(): number {
-    return this.capacity * (HASHES * 8 + 1 + 4 + 8 + 8 + 1 + 4 + 1) + this.heads.length * 4;
+    return this.capacity * (HASHES * 8 + 1 + 4 + 8 + 8 + 1 + 4 + 1 + 4) + (this.heads.length + this.exactHeads.length) * 4;
   }
 
   /** The slot the next entry goes to; the entry there (if any) is the oldest. */
@@ -83,6 +88,35 @@ export class RecentPrints {
 
   /** Near duplicates and an exact repeat of `print` among the entries added at or after `since` (ms). */
   lookup(print: Fingerprint, since: number): Lookup {
+    const repeat = this.findRepeat(print, since);
+    return { near: repeat === undefined ? this.findNear(print, since) : [], repeat };
+  }
+
+  /**
+   * Found by the whole image's hash, not through the sketch's chains, so that a popular image
+   * whose hashes are on long chains is still recognised however many images came since.
+   */
+  private findRepeat(print: Fingerprint, since: number): number | undefined {
+    let slot = this.exactHeads[print.exact & (this.exactHeads.length - 1)]!;
+    let previous = Infinity;
+    for (let steps = 0; slot >= 0 && steps < CHAIN_LIMIT; steps++) {
+      const seq = this.seqs[slot]!;
+      if (seq > previous || seq < 0 || this.times[slot]! < since) return undefined;
+      previous = seq;
+      if (this.exact[slot] === print.exact && this.sameSketch(slot, print.sketch)) return slot;
+      slot = this.exactNext[slot]!;
+    }
+    return undefined;
+  }
+
+  private sameSketch(slot: number, sketch: Uint32Array): boolean {
+    if (this.lengths[slot] !== sketch.length) return false;
+    const base = slot * HASHES;
+    for (let j = 0; j < sketch.length; j++) if (this.sketches[base + j] !== sketch[j]) return false;
+    return true;
+  }
+
+  private findNear(print: Fingerprint, since: number): number[] {
     const stamp = (this.stamp = (this.stamp + 1) >>> 0);
     const touched: number[] = [];
     const { sketch } = print;
@@ -113,15 +147,8 @@ export class RecentPrints {
         p = this.next[p]!;
       }
     }
-    const near: number[] = [];
-    let repeat: number | undefined;
     const needed = Math.min(MATCH, sketch.length);
-    for (const slot of touched) {
-      const common = this.shared[slot]!;
-      if (common === sketch.length && common === this.lengths[slot] && this.exact[slot] === print.exact) repeat = slot;
-      else if (common >= needed) near.push(slot);
-    }
-    return { near, repeat };
+    return touched.filter((slot) => this.shared[slot]! >= needed && !(this.exact[slot] === print.exact && this.sameSketch(slot, sketch)));
   }
 
   /** Adds `print` at time `now` (ms), overwriting the oldest entry when full; returns its sequence number. */
@@ -135,6 +162,9 @@ export class RecentPrints {
     this.exact[slot] = print.exact;
     this.times[slot] = now;
     this.seqs[slot] = seq;
+    const bucket = print.exact & (this.exactHeads.length - 1);
+    this.exactNext[slot] = this.exactHeads[bucket]!;
+    this.exactHeads[bucket] = slot;
     for (let j = 0; j < print.sketch.length; j++) {
       const bucket = print.sketch[j]! & this.mask;
       this.next[base + j] = this.heads[bucket]!;
