@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveNumber } from '../src/cli/options.js';
 import { svgToPng } from '../src/eval/render-png.js';
 import { initBackend } from '../src/tf/backend.js';
 import { Background } from './drill/background.js';
@@ -24,26 +25,20 @@ import { CLIENT_KEY_HEADER } from './drill/traffic.js';
  * a JSON report, a Markdown table and a picture per scenario.
  */
 
-const positive = (v: string): number => {
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a positive number, got '${v}'`);
-  return n;
-};
-
 const program = new Command()
   .description('Adversarial-traffic drill against the real service and a real Prometheus: time to alert, missed campaigns and false pages, per scenario.')
-  .option('--factor <n>', 'time compression: rule windows, for: and the service windows divided by it', positive, 60)
-  .option('--interval <seconds>', "Prometheus' scrape and evaluation interval", positive, 0.5)
-  .option('--warmup <minutes>', 'clean traffic before each campaign, in real minutes (compressed)', positive, 10)
-  .option('--campaign <minutes>', 'length of each campaign, in real minutes (compressed): the above-baseline alert needs 5 + 15', positive, 20)
-  .option('--cooldown <minutes>', 'longest wait for the alerts to resolve after a campaign, in real minutes (compressed)', positive, 15)
-  .option('--background-rate <n>', 'clean images per second', positive, 40)
-  .option('--clients <n>', 'clean clients (API keys)', positive, 50)
-  .option('--attack-rate <n>', "the streaming attacker's images per second", positive, 10)
-  .option('--attacked <n>', 'test images crafted per attack', positive, 64)
-  .option('--square-images <n>', 'images the Square Attack searches', positive, 8)
-  .option('--square-queries <n>', 'Square Attack queries per image', positive, 500)
-  .option('--square-lambda <n>', 'λ of the router-evading Square Attack', positive, 1)
+  .option('--factor <n>', 'time compression: rule windows, for: and the service windows divided by it', positiveNumber, 60)
+  .option('--interval <seconds>', "Prometheus' scrape and evaluation interval", positiveNumber, 0.5)
+  .option('--warmup <minutes>', 'clean traffic before each campaign, in real minutes (compressed)', positiveNumber, 10)
+  .option('--campaign <minutes>', 'length of each campaign, in real minutes (compressed): the above-baseline alert needs 5 + 15', positiveNumber, 20)
+  .option('--cooldown <minutes>', 'longest wait for the alerts to resolve after a campaign, in real minutes (compressed)', positiveNumber, 15)
+  .option('--background-rate <n>', 'clean images per second', positiveNumber, 40)
+  .option('--clients <n>', 'clean clients (API keys)', positiveNumber, 50)
+  .option('--attack-rate <n>', "the streaming attacker's images per second", positiveNumber, 10)
+  .option('--attacked <n>', 'test images crafted per attack', positiveNumber, 64)
+  .option('--square-images <n>', 'images the Square Attack searches', positiveNumber, 8)
+  .option('--square-queries <n>', 'Square Attack queries per image', positiveNumber, 500)
+  .option('--square-lambda <n>', 'λ of the router-evading Square Attack', positiveNumber, 1)
   .option('--only <ids>', 'comma-separated scenario ids to run (default all)')
   .option('--overlay <name>', 'the k8s/overlays/<name> whose environment the service runs with', 'cpu')
   .option('--out <base>', 'path base of the report (.json, .md) and of the pictures (<base>-<scenario>.svg/.png)', 'bench/reports/drill')

@@ -10,6 +10,7 @@ import { InferencePool } from '../src/server/inference/inference-pool.js';
 import { readModelMetadata } from '../src/server/inference/model-metadata.js';
 import { repoRoot } from '../src/server/repo-root.js';
 import { runCapacity } from './capacity.js';
+import { writeCrossKeyReport } from './cross-key.js';
 import { writeQueryAttackReport } from './query-attack.js';
 import { load, medianRows, median, startTarget } from './serve-load.js';
 import { renderSummary } from './serve-report.js';
@@ -32,6 +33,7 @@ const program = new Command()
   .option('--capacity', 'measure instead what one CPU pod serves (images/s, p99) for the shipped model and a paper-scale cifar10-resnet18 export, with the cpu overlay\'s settings; writes capacity.json and capacity.md')
   .option('--capacity-models <files>', 'with --capacity: comma-separated ONNX files instead of the default two')
   .option('--query-attack', 'measure instead what query-attack detection costs per request and what it catches (the Square Attack over HTTP next to a clean client); writes query-attack.json')
+  .option('--cross-key', 'measure instead, in process, whether honest traffic (distinct images from many keys, popular images sent unchanged or re-encoded) sets off query detection across client keys, and how soon it catches a Square Attack under a new key per query; writes cross-key.json')
   .parse();
 const opts = program.opts<{
   model: string;
@@ -47,7 +49,13 @@ const opts = program.opts<{
   capacity?: boolean;
   capacityModels?: string;
   queryAttack?: boolean;
+  crossKey?: boolean;
 }>();
+
+if (opts.crossKey) {
+  await writeCrossKeyReport(opts.out);
+  process.exit(0);
+}
 
 if (opts.queryAttack) {
   await writeQueryAttackReport({ model: opts.model, out: opts.out, targets: 16, queries: 300, cleanImages: 300, loadSeconds: opts.duration });

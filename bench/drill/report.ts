@@ -19,6 +19,7 @@ const SHORT: Record<(typeof SECURITY_ALERTS)[number], string> = {
   AwnetAdversarialTrafficSpike: 'spike',
   AwnetAdversarialTrafficAboveBaseline: 'above baseline',
   AwnetQueryAttackSuspected: 'query attack',
+  AwnetQueryAttackAcrossKeys: 'query attack across keys',
 };
 
 const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
@@ -41,7 +42,7 @@ export function alertCell(o: AlertOutcome | undefined, factor: number): string {
 /** The measured table: one row per scenario. */
 export function scenarioTable(report: Pick<DrillReport, 'scenarios' | 'settings'>): string {
   const factor = report.settings.factor;
-  const head = ['scenario', 'images sent', 'its images flagged', 'peak flagged fraction (all traffic)', 'mean score: its images / clean', `share scoring above ${RAISED_SCORE}: peak / clean`, 'peak suspects', ...SECURITY_ALERTS.map((a) => SHORT[a]), 'misclassified and unflagged before the first alert', 'other alerts'];
+  const head = ['scenario', 'images sent', 'its images flagged', 'peak flagged fraction (all traffic)', 'mean score: its images / clean', `share scoring above ${RAISED_SCORE}: peak / clean`, 'peak suspects: clients / clusters', ...SECURITY_ALERTS.map((a) => SHORT[a]), 'misclassified and unflagged before the first alert', 'other alerts'];
   const rows = report.scenarios.map((s) => {
     const c = s.counts;
     const own = c.answered === 0 ? (c.refused > 0 ? `${c.refused} refused` : '–') : `${c.flagged} of ${c.answered} (${pct(c.flagged / c.answered)})${c.refused > 0 ? `; ${c.refused} refused` : ''}`;
@@ -53,7 +54,7 @@ export function scenarioTable(report: Pick<DrillReport, 'scenarios' | 'settings'
       pct(s.peakFlaggedFraction),
       `${score(c.meanScore)} / ${score(s.quietMeanScore)}`,
       `${pct(s.peakRaisedScoreShare)} / ${s.quietRaisedScoreShare === null ? '–' : pct(s.quietRaisedScoreShare)}`,
-      String(s.peakSuspects),
+      `${s.peakSuspects} / ${s.peakClusters}`,
       ...SECURITY_ALERTS.map((a) => alertCell(s.alerts.find((o) => o.alert === a), factor)),
       through,
       s.otherAlertsFired.join(', ') || 'none',

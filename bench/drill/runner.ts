@@ -8,7 +8,7 @@ import { alertOutcome, alertSpans, average, campaignCounts, meanScore, peak, sum
 import type { Answer } from './traffic.js';
 
 /** The alerts any client can raise by what it sends: the drill's subject. */
-export const SECURITY_ALERTS = ['AwnetAdversarialTrafficSpike', 'AwnetAdversarialTrafficAboveBaseline', 'AwnetQueryAttackSuspected'] as const;
+export const SECURITY_ALERTS = ['AwnetAdversarialTrafficSpike', 'AwnetAdversarialTrafficAboveBaseline', 'AwnetQueryAttackSuspected', 'AwnetQueryAttackAcrossKeys'] as const;
 
 export interface DrillSettings {
   /** Time compression: rule windows, `for:` and the service's windows are divided by it. */
@@ -54,6 +54,8 @@ export interface Timeline {
   readonly imagesPerSecond: Point[];
   readonly errorsPerSecond: Point[];
   readonly suspects: Point[];
+  /** Groups of near-identical images from many keys suspected (query detection across keys). */
+  readonly clusters: Point[];
   readonly alerts: Record<string, AlertSpans>;
   /** The campaign, and the whole record, in the same seconds. */
   readonly campaign: Interval;
@@ -70,6 +72,7 @@ export interface ScenarioResult {
   /** Highest 2-minute (compressed) flagged fraction of all traffic from the campaign's start to the record's end. */
   readonly peakFlaggedFraction: number;
   readonly peakSuspects: number;
+  readonly peakClusters: number;
   /** Highest share of images scoring above RAISED_SCORE from the campaign's start, and its mean over the warm-up. */
   readonly peakRaisedScoreShare: number;
   readonly quietRaisedScoreShare: number | null;
@@ -118,7 +121,7 @@ export async function runScenario(scenario: Scenario, stack: ScenarioStack, sett
     while (Date.now() / 1000 < campaignEnd + settings.cooldownSeconds) {
       // An answer that does not come counts as not quiet: the loop is bounded by the cool-down.
       const active = await api.alerts().then((a) => a.length, () => 1);
-      const suspects = await api.query('sum(awnet_query_attack_suspected_clients)').then((r) => Number(r[0]?.value[1] ?? 0), () => 1);
+      const suspects = await api.query('sum(awnet_query_attack_suspected_clients) + sum(awnet_query_attack_suspected_clusters)').then((r) => Number(r[0]?.value[1] ?? 0), () => 1);
       const now = Date.now() / 1000;
       if (active > 0 || suspects > 0) quietSince.at = 0;
       else quietSince.at ||= now;
@@ -132,12 +135,13 @@ export async function runScenario(scenario: Scenario, stack: ScenarioStack, sett
     const step = settings.interval;
     const range = (expr: string) => api.queryRange(expr, recordStart, recordEnd, step);
     const errorWindow = `${Math.max(1, Math.round(120 / settings.factor))}s`;
-    const [flagged, raised, images, errors, suspects, alerts] = await Promise.all([
+    const [flagged, raised, images, errors, suspects, clusters, alerts] = await Promise.all([
       range('namespace_model:awnet_images_flagged:ratio_rate2m'),
       range(`1 - sum(rate(awnet_adversarial_score_bucket{le="${RAISED_SCORE}"}[${errorWindow}])) / (sum(rate(awnet_adversarial_score_count[${errorWindow}])) > 0)`),
       range('namespace_model:awnet_images:rate2m'),
       range(`sum(rate(awnet_errors_total[${errorWindow}]))`),
       range('sum(awnet_query_attack_suspected_clients)'),
+      range('sum(awnet_query_attack_suspected_clusters)'),
       range('ALERTS'),
     ]);
     const spans = alertSpans(alerts, step, recordEnd);
@@ -154,6 +158,7 @@ export async function runScenario(scenario: Scenario, stack: ScenarioStack, sett
       counts: campaignCounts(answers, firstPage),
       peakFlaggedFraction: peak(summed(flagged), after),
       peakSuspects: peak(summed(suspects), after),
+      peakClusters: peak(summed(clusters), after),
       quietMeanScore: meanScore(quiet),
       peakRaisedScoreShare: peak(summed(raised), after),
       quietRaisedScoreShare: average(summed(raised), { start: recordStart, end: campaignStart }),
@@ -165,6 +170,7 @@ export async function runScenario(scenario: Scenario, stack: ScenarioStack, sett
         imagesPerSecond: shift(summed(images), campaignStart),
         errorsPerSecond: shift(summed(errors), campaignStart),
         suspects: shift(summed(suspects), campaignStart),
+        clusters: shift(summed(clusters), campaignStart),
         alerts: Object.fromEntries([...spans].map(([name, s]) => [name, { pending: s.pending.map((x) => shiftSpan(x, campaignStart)), firing: s.firing.map((x) => shiftSpan(x, campaignStart)) }])),
         campaign: shiftSpan(campaign, campaignStart),
         record: { start: recordStart - campaignStart, end: recordEnd - campaignStart },

@@ -31,7 +31,8 @@ function ticks(min: number, max: number): number[] {
 /**
  * One scenario over time as a standalone SVG: the alerts' pending and firing spans as
  * bands on top, then the flagged fraction (with the spike alert's 10 % line), images and
- * errors per second, and the clients suspected of a query attack; the campaign shaded.
+ * errors per second, and the clients and clusters across keys suspected of a query attack;
+ * the campaign shaded.
  */
 export function renderTimelineSvg(s: ScenarioResult, factor: number): string {
   const t = s.timeline;
@@ -42,7 +43,7 @@ export function renderTimelineSvg(s: ScenarioResult, factor: number): string {
   const panels: Panel[] = [
     { label: 'flagged fraction', series: [{ name: 'flagged fraction (2m)', points: t.flaggedFraction }, { name: `scoring above ${RAISED_SCORE} (2m)`, points: t.raisedScoreShare }], line: { value: 0.1, label: 'spike limit 10 %' }, floor: 0.2 },
     { label: 'per second', series: [{ name: 'images scored', points: t.imagesPerSecond }, { name: 'error answers', points: t.errorsPerSecond }], floor: 1 },
-    { label: 'suspected clients', series: [{ name: 'query-attack suspects', points: t.suspects }], floor: 2 },
+    { label: 'query-attack suspects', series: [{ name: 'clients', points: t.suspects }, { name: 'clusters across keys', points: t.clusters }], floor: 2 },
   ];
   const top = 50;
   const bandTop = top;

@@ -47,6 +47,12 @@ export const nonNegativeNumber: Parser<number> = (value) => {
   return n !== undefined && n >= 0 ? n : fail('a number ≥ 0 (a fraction such as 8/255 is fine)');
 };
 
+/** A number > 0, such as a rate or a duration. */
+export const positiveNumber: Parser<number> = (value) => {
+  const n = toNumber(value);
+  return n !== undefined && n > 0 ? n : fail('a number > 0 (a fraction such as 8/255 is fine)');
+};
+
 /** A number in [min, max]. */
 export function numberIn(min: number, max: number): Parser<number> {
   return (value) => {

@@ -14,6 +14,7 @@ import {
   oneOf,
   positiveInt,
   positiveIntList,
+  positiveNumber,
   rate,
   type Parser,
 } from '../../src/cli/options.js';
@@ -24,7 +25,7 @@ function rejects<T>(parse: Parser<T>, value: string, message: RegExp): void {
 
 describe('CLI option parsers', () => {
   it('never read an empty or blank value as 0', () => {
-    for (const parse of [positiveInt, nonNegativeInt, number, nonNegativeNumber, numberIn(0, 1), rate, numberList, positiveIntList, nameList] as Parser<unknown>[]) {
+    for (const parse of [positiveInt, nonNegativeInt, number, nonNegativeNumber, positiveNumber, numberIn(0, 1), rate, numberList, positiveIntList, nameList] as Parser<unknown>[]) {
       for (const blank of ['', ' ', '\t']) assert.throws(() => parse(blank), InvalidArgumentError);
     }
   });
@@ -49,6 +50,9 @@ describe('CLI option parsers', () => {
     rejects(number, 'Infinity', /a number/);
     rejects(number, '1/2/3', /a number/);
     rejects(nonNegativeNumber, '-1', /≥ 0/);
+    assert.equal(positiveNumber('0.5'), 0.5);
+    assert.equal(positiveNumber('1/60'), 1 / 60);
+    for (const bad of ['0', '-2', '1e400', 'fast']) rejects(positiveNumber, bad, /^Expected a number > 0 /);
     rejects(numberIn(1e-9, 1), '1.5', /^Expected a number in \[1e-9, 1\]\.$/);
     rejects(rate, '0', /\(0, 1\)/);
     rejects(rate, '1', /\(0, 1\)/);

@@ -152,9 +152,25 @@ ${text.slice(end)}`;
     }
   });
 
+  it('the unit tests catch a cross-key rule without its for:, reading the per-client gauge, or firing per pod', async () => {
+    const text = await readRulesText();
+    const across = (t: RuleTest) => t.name.startsWith('query attack across keys -');
+    const rule = 'expr: sum by (namespace, job) (awnet_query_attack_suspected_clusters) > 0\n        for: 2m\n';
+    const mutants: [string, string][] = [
+      ['for: 0m', replaceOnce(text, rule, rule.replace('for: 2m', 'for: 0m'))],
+      ['per-client gauge', replaceOnce(text, rule, rule.replace('awnet_query_attack_suspected_clusters', 'awnet_query_attack_suspected_clients'))],
+      ['per pod', replaceOnce(text, rule, rule.replace('sum by (namespace, job)', 'sum by (namespace, job, pod)'))],
+    ];
+    const [unmodified, ...codes] = await Promise.all([text, ...mutants.map(([, mutant]) => mutant)].map((rules) => promtoolWith(rules, across)));
+    assert.equal(unmodified, 0, 'the unmodified rules pass');
+    for (const [i, [name]] of mutants.entries()) {
+      assert.notEqual(codes[i], 0, `promtool test rules passed on the mutant "${name}"`);
+    }
+  });
+
   it('alerts anyone can raise by sending images are security signals, never pages; one pod is never a page', () => {
     const byName = new Map(alerts(rules).map((a) => [a.alert, a]));
-    for (const name of ['AwnetAdversarialTrafficSpike', 'AwnetAdversarialTrafficAboveBaseline', 'AwnetQueryAttackSuspected']) {
+    for (const name of ['AwnetAdversarialTrafficSpike', 'AwnetAdversarialTrafficAboveBaseline', 'AwnetQueryAttackSuspected', 'AwnetQueryAttackAcrossKeys']) {
       assert.deepEqual(byName.get(name)?.labels, { severity: 'warning', team: 'security' }, name);
     }
     // Per-pod alerts share one severity; the fleet-wide ones page.

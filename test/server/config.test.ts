@@ -73,6 +73,9 @@ describe('config', () => {
         AWNET_QUERY_ATTACK_WINDOW_SECONDS: '120',
         AWNET_QUERY_ATTACK_HISTORY: '64',
         AWNET_QUERY_ATTACK_MAX_CLIENTS: '100',
+        AWNET_QUERY_ATTACK_CROSS_KEY_THRESHOLD: '30',
+        AWNET_QUERY_ATTACK_CROSS_KEY_CLIENTS: '6',
+        AWNET_QUERY_ATTACK_CROSS_KEY_MEMORY: '4096',
         AWNET_CLIENT_KEY_HEADER: 'X-Api-Key',
         AWNET_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1 ,fd00::/8',
         AWNET_EVIDENCE_DIR: '.',
@@ -121,6 +124,7 @@ describe('config', () => {
           trustedProxies: ['10.0.0.0/8', '192.0.2.1', 'fd00::/8'],
           directClients: false,
           keySalt: 's3cret',
+          crossKey: { enabled: true, threshold: 30, minClients: 6, memory: 4096 },
         },
         evidence: { dir, maxBytes: 1048576 },
       },
@@ -139,9 +143,12 @@ describe('config', () => {
       trustedProxies: [],
       directClients: false,
       keySalt: undefined,
+      crossKey: { enabled: true, threshold: 100, minClients: 10, memory: 16_384 },
     });
     assert.equal(evidence.dir, undefined);
-    assert.ok(Object.isFrozen(queryAttack) && Object.isFrozen(evidence));
+    assert.ok(Object.isFrozen(queryAttack) && Object.isFrozen(queryAttack.crossKey) && Object.isFrozen(evidence));
+    assert.equal(loadConfig({ ...base, AWNET_QUERY_ATTACK_CROSS_KEY: 'false' }).queryAttack.crossKey.enabled, false);
+    assert.equal(loadConfig({ ...base, AWNET_QUERY_ATTACK_ACTION: 'off' }).queryAttack.crossKey.enabled, false, 'off keeps no state at all');
   });
 
   it('names the variable for bad query-attack and evidence settings', () => {
@@ -150,6 +157,10 @@ describe('config', () => {
     rejects({ AWNET_QUERY_ATTACK_HISTORY: '5000' }, 'AWNET_QUERY_ATTACK_HISTORY', /from 8 to 4096/);
     rejects({ AWNET_QUERY_ATTACK_MAX_CLIENTS: '0' }, 'AWNET_QUERY_ATTACK_MAX_CLIENTS', /out of range/);
     rejects({ AWNET_QUERY_ATTACK_WINDOW_SECONDS: 'ten' }, 'AWNET_QUERY_ATTACK_WINDOW_SECONDS', /whole number/);
+    rejects({ AWNET_QUERY_ATTACK_CROSS_KEY: 'on' }, 'AWNET_QUERY_ATTACK_CROSS_KEY', /true, false/);
+    rejects({ AWNET_QUERY_ATTACK_CROSS_KEY_THRESHOLD: '1' }, 'AWNET_QUERY_ATTACK_CROSS_KEY_THRESHOLD', /from 2 to 100000/);
+    rejects({ AWNET_QUERY_ATTACK_CROSS_KEY_CLIENTS: '1' }, 'AWNET_QUERY_ATTACK_CROSS_KEY_CLIENTS', /from 2 to 100000/);
+    rejects({ AWNET_QUERY_ATTACK_CROSS_KEY_MEMORY: '2000000' }, 'AWNET_QUERY_ATTACK_CROSS_KEY_MEMORY', /from 64 to 1000000/);
     rejects({ AWNET_CLIENT_KEY_HEADER: 'x api key' }, 'AWNET_CLIENT_KEY_HEADER', /not an HTTP header name/);
     rejects({ AWNET_TRUSTED_PROXIES: '10.0.0.0/33' }, 'AWNET_TRUSTED_PROXIES', /'10\.0\.0\.0\/33' is not valid/);
     rejects({ AWNET_TRUSTED_PROXIES: 'proxy.internal' }, 'AWNET_TRUSTED_PROXIES', /IP addresses or CIDR ranges/);
@@ -208,6 +219,10 @@ describe('config', () => {
       AWNET_QUERY_ATTACK_WINDOW_SECONDS: '41',
       AWNET_QUERY_ATTACK_HISTORY: '43',
       AWNET_QUERY_ATTACK_MAX_CLIENTS: '47',
+      AWNET_QUERY_ATTACK_CROSS_KEY: 'false',
+      AWNET_QUERY_ATTACK_CROSS_KEY_THRESHOLD: '53',
+      AWNET_QUERY_ATTACK_CROSS_KEY_CLIENTS: '59',
+      AWNET_QUERY_ATTACK_CROSS_KEY_MEMORY: '100',
       AWNET_CLIENT_KEY_HEADER: 'x-client',
       AWNET_TRUSTED_PROXIES: '127.0.0.1',
       AWNET_EVIDENCE_DIR: mkdtempSync(path.join(tmpdir(), 'awnet-cfg-evidence-')),

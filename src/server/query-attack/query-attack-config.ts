@@ -6,6 +6,17 @@ import { bool, ConfigError, integer, oneOf, raw, type Env } from '../config-valu
 export const QUERY_ATTACK_ACTIONS = ['off', 'observe', 'header', 'throttle'] as const;
 export type QueryAttackAction = (typeof QUERY_ATTACK_ACTIONS)[number];
 
+/** Near-duplicate detection across client keys (docs/query-attacks.md#across-client-keys). */
+export interface CrossKeyConfig {
+  readonly enabled: boolean;
+  /** Distinct near-duplicate images within the window that make a cluster suspected. */
+  readonly threshold: number;
+  /** Distinct client keys they must come from. */
+  readonly minClients: number;
+  /** Images remembered from all clients together. */
+  readonly memory: number;
+}
+
 /** Per-client query-attack detection (docs/query-attacks.md). */
 export interface QueryAttackConfig {
   readonly action: QueryAttackAction;
@@ -27,6 +38,7 @@ export interface QueryAttackConfig {
    * random one per process (keys then differ between pods and restarts).
    */
   readonly keySalt: string | undefined;
+  readonly crossKey: CrossKeyConfig;
 }
 
 export interface EvidenceConfig {
@@ -97,6 +109,12 @@ export function queryAttackConfig(env: Env): QueryAttackConfig {
     trustedProxies: Object.freeze(proxies),
     directClients,
     keySalt: raw(env, 'AWNET_CLIENT_KEY_SALT'),
+    crossKey: Object.freeze({
+      enabled: action !== 'off' && bool(env, 'AWNET_QUERY_ATTACK_CROSS_KEY', true),
+      threshold: integer(env, 'AWNET_QUERY_ATTACK_CROSS_KEY_THRESHOLD', 100, 2, 100_000),
+      minClients: integer(env, 'AWNET_QUERY_ATTACK_CROSS_KEY_CLIENTS', 10, 2, 100_000),
+      memory: integer(env, 'AWNET_QUERY_ATTACK_CROSS_KEY_MEMORY', 16_384, 64, 1_000_000),
+    }),
   });
 }
 

@@ -19,10 +19,12 @@ export default fp(
     app.decorate('queryGuard', guard);
     app.decorateRequest('queryAttack', null);
     const memory = guard.memory;
-    app.metrics.watchQueryAttacks({ suspected: () => memory?.suspectedCount() ?? 0, tracked: () => memory?.size ?? 0 });
+    const crossKey = guard.crossKey;
+    app.metrics.watchQueryAttacks({ suspected: () => memory?.suspectedCount() ?? 0, tracked: () => memory?.size ?? 0, clusters: () => crossKey?.suspectedCount() ?? 0 });
     if (queryAttack.action !== 'off') {
       for (const model of app.models.names) app.metrics.queryAttackRequests.inc({ model, action: queryAttack.action }, 0);
     }
+    if (crossKey) for (const model of app.models.names) app.metrics.queryAttackClusterImages.inc({ model }, 0);
     if (ring) app.metrics.watchEvidence(() => ring.dropped);
     if (ring) app.log.info(`evidence of flagged and suspected queries goes to ${ring.dir} (at most ${ring.maxBytes} bytes; ${ring.bytes} there now)`);
 

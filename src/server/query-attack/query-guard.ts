@@ -6,7 +6,8 @@ import type { EvidenceRing } from './evidence-ring.js';
 import { encodeImage } from '../image.js';
 import type { ServiceMetrics } from '../telemetry/metrics.js';
 import type { ScoredImage, ServedModel } from '../inference/model-registry.js';
-import { Fingerprinter } from './query-fingerprint.js';
+import { CrossKeyMemory, type CrossKeyVerdict } from './cross-key-memory.js';
+import { Fingerprinter, type Fingerprint } from './query-fingerprint.js';
 import { QueryMemory, type QueryVerdict } from './query-memory.js';
 
 /** What the guard knows about one request. */
@@ -45,6 +46,8 @@ export class QueryGuard {
   readonly keys: ClientKeys;
   /** Undefined when detection is off. */
   readonly memory: QueryMemory | undefined;
+  /** Undefined when detection or its cross-key part is off. */
+  readonly crossKey: CrossKeyMemory | undefined;
   private readonly fingerprinter = new Fingerprinter();
 
   constructor(
@@ -54,6 +57,7 @@ export class QueryGuard {
   ) {
     this.keys = new ClientKeys(config.clientKeyHeader, config.trustedProxies, config.keySalt);
     this.memory = config.action === 'off' ? undefined : new QueryMemory(config);
+    this.crossKey = config.crossKey.enabled ? new CrossKeyMemory({ ...config.crossKey, windowSeconds: config.windowSeconds }) : undefined;
   }
 
   get action(): QueryAttackConfig['action'] {
@@ -78,8 +82,10 @@ export class QueryGuard {
   screen(request: GuardedRequest, model: ServedModel, pixels: readonly Float32Array[]): void {
     const state = request.queryAttack;
     if (!state || !this.memory) return;
-    const verdict = this.memory.record(state.key.hash, pixels.map((p) => this.fingerprinter.of(p)));
+    const prints = pixels.map((p) => this.fingerprinter.of(p));
+    const verdict = this.memory.record(state.key.hash, prints);
     state.verdict = verdict;
+    this.screenAcrossKeys(request, model, prints);
     if (verdict.newlySuspected) {
       request.log.warn(
         {
@@ -101,6 +107,29 @@ export class QueryGuard {
       this.refuse(request, model.name, verdict.nearDuplicates, verdict.retryAfterSeconds);
     }
     this.metrics.queryAttackRequests.inc({ model: model.name, action: this.action });
+  }
+
+  /** Records the images across client keys: observed only (metrics and a log line), never refused. */
+  private screenAcrossKeys(request: GuardedRequest, model: ServedModel, prints: readonly Fingerprint[]): void {
+    const state = request.queryAttack;
+    if (!state || !this.crossKey) return;
+    const verdict: CrossKeyVerdict = this.crossKey.record(state.key.hash, prints);
+    for (const cluster of verdict.newlySuspected) {
+      request.log.warn(
+        {
+          event: 'query-attack-cluster-suspected',
+          cluster: cluster.id,
+          clients: cluster.clients,
+          clientCount: cluster.clientCount,
+          images: cluster.images,
+          client: state.key.hash,
+          clientKeySource: state.key.source,
+          model: model.name,
+        },
+        `${cluster.images} near-identical images from ${cluster.clientCount} client keys: suspected of a query attack spread over keys`,
+      );
+    }
+    if (verdict.matched > 0) this.metrics.queryAttackClusterImages.inc({ model: model.name }, verdict.matched);
   }
 
   /** After scoring: logs and keeps evidence of flagged images and of suspected clients' queries; nothing for the rest. */

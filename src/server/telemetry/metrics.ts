@@ -24,6 +24,13 @@ export function scoreBuckets(thresholds: readonly number[]): number[] {
   return [...new Set([...SCORE_BUCKETS, ...thresholds.filter((t) => t > 0 && t < 1)])].sort((a, b) => a - b);
 }
 
+/** Where the query-attack gauges read their values at scrape time. */
+export interface QueryAttackSources {
+  readonly suspected: () => number;
+  readonly tracked: () => number;
+  readonly clusters: () => number;
+}
+
 /** Every metric the service exports (docs/metrics.md lists the same names). */
 export class ServiceMetrics {
   readonly httpRequests: Counter<'route' | 'method' | 'status_code'>;
@@ -42,7 +49,8 @@ export class ServiceMetrics {
   readonly errors: Counter<'code'>;
   readonly modelInfo: Gauge<'model' | 'version' | 'execution_provider'>;
   readonly queryAttackRequests: Counter<'model' | 'action'>;
-  private queryAttacks = { suspected: () => 0, tracked: () => 0 };
+  readonly queryAttackClusterImages: Counter<'model'>;
+  private queryAttacks: QueryAttackSources = { suspected: () => 0, tracked: () => 0, clusters: () => 0 };
   private readonly providerFallback: Gauge<'model'>;
   private readonly queueCapacity: Gauge<'model'>;
   private readonly flagThreshold: Gauge<'model'>;
@@ -165,6 +173,19 @@ export class ServiceMetrics {
         this.set(attacks().tracked());
       },
     });
+    new Gauge({
+      name: 'awnet_query_attack_suspected_clusters',
+      help: 'Groups of near-identical images, sent under many client keys, that this pod currently suspects of being a query attack spread over keys.',
+      registers,
+      collect() {
+        this.set(attacks().clusters());
+      },
+    });
+    this.queryAttackClusterImages = new Counter({
+      name: 'awnet_query_attack_cluster_images_total',
+      help: 'Images that joined a group of near-identical images suspected of being a query attack spread over client keys.',
+      ...byModel,
+    });
     this.providerFallback = new Gauge({
       name: 'awnet_execution_provider_fallback',
       help: '1 when the model runs on a later execution provider of AWNET_EXECUTION_PROVIDERS than the first (a GPU pod on the CPU).',
@@ -188,7 +209,7 @@ export class ServiceMetrics {
   }
 
   /** Where the query-attack gauges read their values at scrape time. */
-  watchQueryAttacks(sources: { suspected: () => number; tracked: () => number }): void {
+  watchQueryAttacks(sources: QueryAttackSources): void {
     this.queryAttacks = sources;
   }
 

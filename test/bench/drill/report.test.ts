@@ -30,12 +30,13 @@ function scenario(alerts: ScenarioResult['alerts'], kind: ScenarioResult['kind']
     counts: { answered: 100, refused: 0, flagged: 30, through: 12, throughBeforePage: 4, meanScore: 0.3 },
     peakFlaggedFraction: 0.25,
     peakSuspects: 1,
+    peakClusters: 2,
     quietMeanScore: 0.0012,
     peakRaisedScoreShare: 0.4,
     quietRaisedScoreShare: 0.02,
     alerts,
     otherAlertsFired: [],
-    timeline: { flaggedFraction: [], raisedScoreShare: [], imagesPerSecond: [], errorsPerSecond: [], suspects: [], alerts: {}, campaign: { start: 0, end: 20 }, record: { start: -10, end: 30 } },
+    timeline: { flaggedFraction: [], raisedScoreShare: [], imagesPerSecond: [], errorsPerSecond: [], suspects: [], clusters: [], alerts: {}, campaign: { start: 0, end: 20 }, record: { start: -10, end: 30 } },
   };
 }
 
@@ -74,8 +75,9 @@ describe('the drill report', () => {
     });
     const lines = table.split('\n');
     assert.equal(lines.length, 4);
-    assert.match(lines[2] ?? '', /30 of 100 \(30\.0 %\) \| 25\.0 % \| 0\.300 \/ 0\.001 \| 40\.0 % \/ 2\.0 % \| 1 \| \*\*fired\*\* after 4\.0 s \(4\.0 min\); resolved 9\.0 s \(9\.0 min\) after the end \| no \| no \| 4 of 12 that got through/);
-    assert.match(lines[3] ?? '', /\| no \| no \| no \| – \| none \|$/);
+    assert.match(lines[2] ?? '', /30 of 100 \(30\.0 %\) \| 25\.0 % \| 0\.300 \/ 0\.001 \| 40\.0 % \/ 2\.0 % \| 1 \/ 2 \| \*\*fired\*\* after 4\.0 s \(4\.0 min\); resolved 9\.0 s \(9\.0 min\) after the end \| no \| no \| no \| 4 of 12 that got through/);
+    assert.match(lines[3] ?? '', /\| no \| no \| no \| no \| – \| none \|$/);
+    assert.match(lines[0] ?? '', /\| peak suspects: clients \/ clusters \| spike \| above baseline \| query attack \| query attack across keys \|/);
     assert.match(lines[0] ?? '', /share scoring above 0\.05: peak \/ clean/);
   });
 });

@@ -12,6 +12,7 @@ const result: ScenarioResult = {
   counts: { answered: 10, refused: 0, flagged: 9, through: 1, throughBeforePage: 0, meanScore: 0.8 },
   peakFlaggedFraction: 0.3,
   peakSuspects: 0,
+  peakClusters: 1,
   peakRaisedScoreShare: 0.3,
   quietRaisedScoreShare: 0.01,
   quietMeanScore: 0.001,
@@ -23,6 +24,7 @@ const result: ScenarioResult = {
     imagesPerSecond: [{ t: -5, v: 40 }, { t: 5, v: 50 }],
     errorsPerSecond: [],
     suspects: [{ t: 0, v: 0 }],
+    clusters: [{ t: 0, v: 0 }, { t: 5, v: 1 }],
     alerts: { AwnetAdversarialTrafficSpike: { pending: [{ start: 2, end: 3 }], firing: [{ start: 3, end: null }] } },
     campaign: { start: 0, end: 20 },
     record: { start: -10, end: 30 },
@@ -39,7 +41,8 @@ describe('the drill picture', () => {
     assert.match(svg, /<rect x="324\.0" y="52" width="19\.5" height="14" fill="#E69F00"\/>/, 'pending 2…3 s');
     assert.match(svg, /<rect x="343\.5" y="52" width="526\.5" height="14" fill="#D55E00"\/>/, 'firing from 3 s to the end of the record');
     assert.match(svg, />AwnetAdversarialTrafficSpike</);
-    assert.equal((svg.match(/<polyline/g) ?? []).length, 4, 'flagged, raised score share, images, suspects (no error points)');
+    assert.equal((svg.match(/<polyline/g) ?? []).length, 5, 'flagged, raised score share, images, suspected clients and clusters (no error points)');
+    assert.match(svg, />clusters across keys</);
     assert.match(svg, /spike limit 10 %/);
   });
 });

@@ -174,11 +174,52 @@ describe('query-attack detection with the throttle action', () => {
   });
 });
 
+describe('query-attack detection across client keys', () => {
+  let s: Served;
+  before(async () => {
+    s = await serve({ AWNET_QUERY_ATTACK_CROSS_KEY_THRESHOLD: '8', AWNET_QUERY_ATTACK_CROSS_KEY_CLIENTS: '5', AWNET_EVIDENCE_DIR: '' });
+  });
+  after(() => s.app.close());
+
+  it('counts distinct images from many keys, and one image sent unchanged by all of them, as nothing', async () => {
+    const popular = await variant(20, 0, 0);
+    for (let i = 0; i < 12; i++) {
+      assert.equal((await classify(s, `honest-${i}`, await variant(300 + i, 0, 0))).statusCode, 200);
+      assert.equal((await classify(s, `honest-${i}`, popular)).statusCode, 200);
+    }
+    const metrics = await s.registry.metrics();
+    assert.equal(metricValue(metrics, 'awnet_query_attack_suspected_clusters'), 0);
+    assert.equal(metricValue(metrics, 'awnet_query_attack_cluster_images_total', { model: 'guarded' }), 0);
+  });
+
+  it('suspects probes around one image sent under a new key each, which no per-client record sees, and logs the key hashes', async () => {
+    for (let probe = 0; probe < 12; probe++) {
+      const res = await classify(s, `sprayed-${probe}`, await variant(21, probe));
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['x-query-attack-suspected'], undefined, 'observed only');
+    }
+    const metrics = await s.registry.metrics();
+    assert.equal(metricValue(metrics, 'awnet_query_attack_suspected_clients'), 0);
+    assert.equal(metricValue(metrics, 'awnet_query_attack_suspected_clusters'), 1);
+    assert.ok(metricValue(metrics, 'awnet_query_attack_cluster_images_total', { model: 'guarded' }) >= 1);
+    const events = s.logs.filter((l) => l.event === 'query-attack-cluster-suspected');
+    assert.equal(events.length, 1);
+    const event = events[0]!;
+    assert.equal(event.level, 40);
+    assert.equal(event.model, 'guarded');
+    assert.ok((event.images as number) >= 8 && (event.clientCount as number) >= 5);
+    const sprayed = new Set(Array.from({ length: 12 }, (_, i) => hashOf(`sprayed-${i}`)));
+    assert.ok((event.clients as string[]).length === event.clientCount && (event.clients as string[]).every((h) => sprayed.has(h)));
+    assert.ok(!JSON.stringify(s.logs).includes('sprayed-'), 'the keys themselves are never logged');
+  });
+});
+
 describe('query-attack detection off', () => {
   it('keeps no state and marks nothing', async () => {
     const s = await serve({ AWNET_QUERY_ATTACK_ACTION: 'off', AWNET_EVIDENCE_DIR: '' });
     try {
       assert.equal(s.app.queryGuard.memory, undefined);
+      assert.equal(s.app.queryGuard.crossKey, undefined);
       for (let probe = 0; probe < 8; probe++) assert.equal((await classify(s, 'prober', await variant(4, probe))).headers['x-query-attack-suspected'], undefined);
       assert.equal(metricValue(await s.registry.metrics(), 'awnet_query_attack_tracked_clients'), 0);
     } finally {
