@@ -24,3 +24,10 @@ export function pool(slots: number): <T>(task: () => Promise<T>) => Promise<T> {
  * them is held to a time limit that a run at half speed would miss.
  */
 export const onCore = pool(availableParallelism());
+
+/**
+ * The time limit of one such process: a guard against a hang, not a check of speed. Two test
+ * files at once, or other work on the machine, can slow a run that takes seconds alone several
+ * times over, and a limit a few times its quiet time made those runs fail on a busy host.
+ */
+export const HANG_GUARD_MS = 600_000;
