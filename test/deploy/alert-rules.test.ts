@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { onCore } from '../core-pool.js';
+import { HANG_GUARD_MS, onCore } from '../core-pool.js';
 import { repoPath, run } from '../../bench/drill/repo.js';
 import { metricsIn, seriesNames, serviceMetricTypes } from './service-metrics.js';
 import { RULES_FILE, RULE_TESTS_FILE, alerts, readRules, readRulesText, shortenRules, type RuleFile } from '../../bench/drill/rules.js';
@@ -54,7 +54,7 @@ describe('alert rules (promtool)', { concurrency: true }, () => {
   });
 
   it('promtool test rules passes every unit test', async () => {
-    const result = await onCore(() => run('promtool', ['test', 'rules', RULE_TESTS_FILE], { timeoutMs: 180_000 }));
+    const result = await onCore(() => run('promtool', ['test', 'rules', RULE_TESTS_FILE], { timeoutMs: HANG_GUARD_MS }));
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /SUCCESS/);
   });
@@ -104,7 +104,7 @@ describe('alert rules (promtool)', { concurrency: true }, () => {
     const testsFile = path.join(own, 'alert-rules.test.yml');
     await writeFile(rulesFile, mutant);
     await writeFile(testsFile, stringify({ ...tests, rule_files: ['alert-rules.yml'], tests: tests.tests.filter(only) }));
-    return (await onCore(() => run('promtool', ['test', 'rules', testsFile]))).code;
+    return (await onCore(() => run('promtool', ['test', 'rules', testsFile], { timeoutMs: HANG_GUARD_MS }))).code;
   }
 
   it('the unit tests catch a wrong threshold, a missing traffic floor, a shortened for:, a wrong count and the old slow rule', async () => {

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { saveCheckpoint } from '../../src/model/checkpoint.js';
 import { buildConfig, createModel } from '../../src/model/index.js';
 import type { EvaluationReport } from '../../src/eval/report.js';
+import { HANG_GUARD_MS } from '../core-pool.js';
 
 const run = promisify(execFile);
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'index.js');
@@ -29,7 +30,7 @@ describe('awnet evaluate --attacks aa-fast', () => {
     const evaluate = async (workers: string): Promise<{ stdout: string; report: EvaluationReport }> => {
       const out = join(dir, `w${workers}.json`);
       const args = [CLI, 'evaluate', join(dir, 'ckpt'), '--limit', '6', '--batch-size', '3', '--attacks', 'aa-fast', '--threshold', '0.5', '--no-benign', '--no-curve', '--no-progress', '--workers', workers, '--out', out];
-      const { stdout } = await run(process.execPath, args, { env: { ...process.env, AWNET_TF_BACKEND: 'wasm' }, timeout: 120_000 });
+      const { stdout } = await run(process.execPath, args, { env: { ...process.env, AWNET_TF_BACKEND: 'wasm' }, timeout: HANG_GUARD_MS });
       return { stdout, report: JSON.parse(await readFile(out, 'utf8')) as EvaluationReport };
     };
     // Separate outputs, the same read-only checkpoint: the two runs go side by side.

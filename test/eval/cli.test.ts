@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { saveCheckpoint } from '../../src/model/checkpoint.js';
 import { buildConfig, createModel } from '../../src/model/index.js';
 import type { EvaluationReport } from '../../src/eval/report.js';
-import { onCore } from '../core-pool.js';
+import { HANG_GUARD_MS, onCore } from '../core-pool.js';
 
 const run = promisify(execFile);
 
@@ -37,7 +37,7 @@ function evaluate(args: readonly string[]): Promise<CliResult> {
     try {
       const { stdout, stderr } = await run(process.execPath, [CLI, 'evaluate', ...args], {
         env: { ...process.env, AWNET_TF_BACKEND: 'wasm' },
-        timeout: 120_000,
+        timeout: HANG_GUARD_MS,
       });
       return { code: 0, stdout, stderr };
     } catch (err) {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { ServeReport } from '../../bench/serve-report.js';
 import { repoRoot } from '../../src/server/repo-root.js';
+import { HANG_GUARD_MS } from '../core-pool.js';
 import { writeSyntheticModel } from './synthetic-model.js';
 
 describe('npm run bench (a one-second run)', () => {
@@ -14,7 +15,7 @@ describe('npm run bench (a one-second run)', () => {
     const result = spawnSync(
       process.execPath,
       [path.join(repoRoot(), 'dist/bench/serve.js'), '--model', writeSyntheticModel(), '--duration', '1', '--rounds', '1', '--warmup', '0', '--images', '16', '--out', out],
-      { encoding: 'utf8', timeout: 120_000 },
+      { encoding: 'utf8', timeout: HANG_GUARD_MS },
     );
     assert.equal(result.status, 0, result.stderr);
     const report = JSON.parse(readFileSync(path.join(out, 'serve.json'), 'utf8')) as ServeReport;

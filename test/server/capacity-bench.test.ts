@@ -9,6 +9,7 @@ import { writeRandomModel } from '../../bench/random-model.js';
 import { InferencePool } from '../../src/server/inference/inference-pool.js';
 import { readModelMetadata } from '../../src/server/inference/model-metadata.js';
 import { repoRoot } from '../../src/server/repo-root.js';
+import { HANG_GUARD_MS } from '../core-pool.js';
 import { writeSyntheticModel } from './synthetic-model.js';
 
 describe('npm run bench -- --capacity (a one-second run)', () => {
@@ -36,7 +37,7 @@ describe('npm run bench -- --capacity (a one-second run)', () => {
     const result = spawnSync(
       process.execPath,
       [path.join(repoRoot(), 'dist/bench/serve.js'), '--capacity', '--capacity-models', `${grey},${colour}`, '--duration', '1', '--rounds', '1', '--warmup', '0', '--images', '8', '--out', out],
-      { encoding: 'utf8', timeout: 120_000 },
+      { encoding: 'utf8', timeout: HANG_GUARD_MS },
     );
     assert.equal(result.status, 0, result.stderr);
     const report = JSON.parse(readFileSync(path.join(out, 'capacity.json'), 'utf8')) as CapacityReport;

@@ -65,7 +65,9 @@ describe('a run with a time budget', () => {
     // budget: then the log names the step, and the run ends exactly there.
     const stop = lines.map((l) => /^time budget: stopping at step (\d+)/.exec(l)).find((m) => m !== null);
     if (stop) assert.equal(result.globalStep, Number(stop[1]), lines.join('\n'));
-    else assert.ok(steps.at(-1)!.lr < 0.01, `one-cycle ends near 0 at the last planned step, got ${steps.at(-1)!.lr}`);
+    // One-cycle's last step (planned - 1) is one decrement above 0: 0.1 * (1 / planned) / (1 - 0.4).
+    // A plan made while other work slowed the first steps is short, so this is not always small.
+    else assert.ok(Math.abs(steps.at(-1)!.lr - 0.1 / planned / 0.6) < 1e-9, `one-cycle ends at the last planned step (${planned}), got lr ${steps.at(-1)!.lr}`);
     assert.ok(result.state.firstPlanSeconds !== null);
 
     const log = readLog(s.out);
