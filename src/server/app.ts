@@ -29,6 +29,9 @@ export interface AppOptions {
 
 const VERSION = packageVersion();
 
+/** How long loading the models may take before the start fails: the startup probe's 2 minutes. */
+export const MODEL_LOAD_TIMEOUT_MS = 120_000;
+
 /** Builds the service: models loaded, routes registered, not yet listening. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
@@ -37,6 +40,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimitBytes,
     // lifecycle-plugin answers requests that arrive while draining, in the catalogue's format.
     return503OnClosing: false,
+    // Loading a model (and on a GPU creating its CUDA session) on a busy node can take longer
+    // than Fastify's default 10 s per plugin; the startup probe (k8s/base) allows 2 minutes.
+    pluginTimeout: MODEL_LOAD_TIMEOUT_MS,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('config', config);

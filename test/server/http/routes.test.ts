@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { MODEL_LOAD_TIMEOUT_MS } from '../../../src/server/app.js';
 import { decodeImage } from '../../../src/server/image.js';
 import { repoRoot } from '../../../src/server/repo-root.js';
 import { GREY_28, image, metricValue, multipart, startServer, type TestServer } from '../helpers.js';
@@ -105,6 +106,11 @@ describe('routes (app.inject)', () => {
       assert.equal(res.json().code, 'AWNET_INVALID_REQUEST');
       assert.match(res.json().error, /top_k/);
     }
+  });
+
+  it('gives loading the models the startup probe’s 2 minutes, not Fastify’s default 10 s per plugin', () => {
+    assert.equal(server.app.initialConfig.pluginTimeout, MODEL_LOAD_TIMEOUT_MS);
+    assert.equal(MODEL_LOAD_TIMEOUT_MS, 120_000);
   });
 
   it('speaks the Open Inference Protocol: server, health and model metadata', async () => {
