@@ -72,7 +72,8 @@ export class CrossKeyMemory {
 
   /** Bytes of fixed state (the store); the clusters' key maps add at most one entry per remembered image. */
   get bytes(): number {
-    return this.prints.bytes + this.settings.memory * (8 + 8);
+    // keyOf: one reference (8 bytes) per slot; the key hash strings it points to are not counted.
+    return this.prints.bytes + this.clusterOf.byteLength + this.keyOf.length * 8;
   }
 
   /** Clusters with at least one image in the window. */

@@ -102,3 +102,15 @@ export function overlap(a: Uint32Array, b: Uint32Array): number {
   }
   return common;
 }
+
+/** Hashes a remembered sketch must share with `sketch` to make it a near duplicate (fewer for a short sketch). */
+export function matchNeeded(sketch: Uint32Array): number {
+  return Math.min(MATCH, sketch.length);
+}
+
+/** Whether two ascending sketches are the same: with equal `exact` hashes, the same image. */
+export function sameSketch(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,4 +1,4 @@
-import { HASHES, MATCH, overlap, type Fingerprint } from './query-fingerprint.js';
+import { HASHES, matchNeeded, overlap, sameSketch, type Fingerprint } from './query-fingerprint.js';
 
 /** What one client's recent queries say about it. */
 export interface HistoryCounts {
@@ -62,9 +62,8 @@ export class QueryHistory {
       const s = this.slot(k);
       if (this.times[s]! < since) continue;
       const stored = this.sketches.subarray(s * HASHES, s * HASHES + this.lengths[s]!);
-      const common = overlap(stored, print.sketch);
-      if (this.exact[s] === print.exact && common === print.sketch.length && common === stored.length) return undefined;
-      if (common >= Math.min(MATCH, print.sketch.length)) near = true;
+      if (this.exact[s] === print.exact && sameSketch(stored, print.sketch)) return undefined;
+      if (overlap(stored, print.sketch) >= matchNeeded(print.sketch)) near = true;
     }
     if (this.count === this.capacity) {
       if (this.capacity < this.limit) this.grow();

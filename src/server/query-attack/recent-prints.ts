@@ -1,4 +1,4 @@
-import { HASHES, MATCH, type Fingerprint } from './query-fingerprint.js';
+import { HASHES, matchNeeded, sameSketch, type Fingerprint } from './query-fingerprint.js';
 
 /**
  * Postings followed per hash of a new image, newest first. A hash that nearly every image
@@ -65,7 +65,8 @@ export class RecentPrints {
 
   /** Bytes held by the typed arrays. */
   get bytes(): number {
-    return this.capacity * (HASHES * 8 + 1 + 4 + 8 + 8 + 1 + 4 + 1 + 4) + (this.heads.length + this.exactHeads.length) * 4;
+    const arrays = [this.sketches, this.lengths, this.exact, this.times, this.seqs, this.heads, this.next, this.exactHeads, this.exactNext, this.shared, this.stamps, this.seenFor];
+    return arrays.reduce((sum, a) => sum + a.byteLength, 0);
   }
 
   /** The slot the next entry goes to; the entry there (if any) is the oldest. */
@@ -103,17 +104,14 @@ export class RecentPrints {
       const seq = this.seqs[slot]!;
       if (seq > previous || seq < 0 || this.times[slot]! < since) return undefined;
       previous = seq;
-      if (this.exact[slot] === print.exact && this.sameSketch(slot, print.sketch)) return slot;
+      if (this.exact[slot] === print.exact && sameSketch(this.sketchOf(slot), print.sketch)) return slot;
       slot = this.exactNext[slot]!;
     }
     return undefined;
   }
 
-  private sameSketch(slot: number, sketch: Uint32Array): boolean {
-    if (this.lengths[slot] !== sketch.length) return false;
-    const base = slot * HASHES;
-    for (let j = 0; j < sketch.length; j++) if (this.sketches[base + j] !== sketch[j]) return false;
-    return true;
+  private sketchOf(slot: number): Uint32Array {
+    return this.sketches.subarray(slot * HASHES, slot * HASHES + this.lengths[slot]!);
   }
 
   private findNear(print: Fingerprint, since: number): number[] {
@@ -147,8 +145,8 @@ export class RecentPrints {
         p = this.next[p]!;
       }
     }
-    const needed = Math.min(MATCH, sketch.length);
-    return touched.filter((slot) => this.shared[slot]! >= needed && !(this.exact[slot] === print.exact && this.sameSketch(slot, sketch)));
+    const needed = matchNeeded(sketch);
+    return touched.filter((slot) => this.shared[slot]! >= needed && !(this.exact[slot] === print.exact && sameSketch(this.sketchOf(slot), sketch)));
   }
 
   /** Adds `print` at time `now` (ms), overwriting the oldest entry when full; returns its sequence number. */
