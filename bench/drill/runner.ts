@@ -116,17 +116,17 @@ export async function runScenario(scenario: Scenario, stack: ScenarioStack, sett
       record: (a) => answers.push(a),
     });
     const campaignEnd = Date.now() / 1000;
-    const quietSince = { at: 0 };
+    let quietSince = 0;
     const minimum = campaignEnd + 4 * settings.interval;
     while (Date.now() / 1000 < campaignEnd + settings.cooldownSeconds) {
       // An answer that does not come counts as not quiet: the loop is bounded by the cool-down.
       const active = await api.alerts().then((a) => a.length, () => 1);
       const suspects = await api.query('sum(awnet_query_attack_suspected_clients) + sum(awnet_query_attack_suspected_clusters)').then((r) => Number(r[0]?.value[1] ?? 0), () => 1);
       const now = Date.now() / 1000;
-      if (active > 0 || suspects > 0) quietSince.at = 0;
-      else quietSince.at ||= now;
+      if (active > 0 || suspects > 0) quietSince = 0;
+      else quietSince ||= now;
       // Quiet for two evaluations after the minimum: nothing left pending or firing.
-      if (quietSince.at > 0 && now >= minimum && now - quietSince.at >= 2 * settings.interval) break;
+      if (quietSince > 0 && now >= minimum && now - quietSince >= 2 * settings.interval) break;
       await sleep(settings.interval * 500);
     }
     await stack.background.stop();
@@ -134,14 +134,16 @@ export async function runScenario(scenario: Scenario, stack: ScenarioStack, sett
 
     const step = settings.interval;
     const range = (expr: string) => api.queryRange(expr, recordStart, recordEnd, step);
+    // One point per step, summed over the label sets Prometheus returned.
+    const series = (expr: string) => range(expr).then(summed);
     const errorWindow = `${Math.max(1, Math.round(120 / settings.factor))}s`;
     const [flagged, raised, images, errors, suspects, clusters, alerts] = await Promise.all([
-      range('namespace_model:awnet_images_flagged:ratio_rate2m'),
-      range(`1 - sum(rate(awnet_adversarial_score_bucket{le="${RAISED_SCORE}"}[${errorWindow}])) / (sum(rate(awnet_adversarial_score_count[${errorWindow}])) > 0)`),
-      range('namespace_model:awnet_images:rate2m'),
-      range(`sum(rate(awnet_errors_total[${errorWindow}]))`),
-      range('sum(awnet_query_attack_suspected_clients)'),
-      range('sum(awnet_query_attack_suspected_clusters)'),
+      series('namespace_model:awnet_images_flagged:ratio_rate2m'),
+      series(`1 - sum(rate(awnet_adversarial_score_bucket{le="${RAISED_SCORE}"}[${errorWindow}])) / (sum(rate(awnet_adversarial_score_count[${errorWindow}])) > 0)`),
+      series('namespace_model:awnet_images:rate2m'),
+      series(`sum(rate(awnet_errors_total[${errorWindow}]))`),
+      series('sum(awnet_query_attack_suspected_clients)'),
+      series('sum(awnet_query_attack_suspected_clusters)'),
       range('ALERTS'),
     ]);
     const spans = alertSpans(alerts, step, recordEnd);
@@ -156,21 +158,21 @@ export async function runScenario(scenario: Scenario, stack: ScenarioStack, sett
       detail: result.detail,
       sent: result.sent,
       counts: campaignCounts(answers, firstPage),
-      peakFlaggedFraction: peak(summed(flagged), after),
-      peakSuspects: peak(summed(suspects), after),
-      peakClusters: peak(summed(clusters), after),
+      peakFlaggedFraction: peak(flagged, after),
+      peakSuspects: peak(suspects, after),
+      peakClusters: peak(clusters, after),
       quietMeanScore: meanScore(quiet),
-      peakRaisedScoreShare: peak(summed(raised), after),
-      quietRaisedScoreShare: average(summed(raised), { start: recordStart, end: campaignStart }),
+      peakRaisedScoreShare: peak(raised, after),
+      quietRaisedScoreShare: average(raised, { start: recordStart, end: campaignStart }),
       alerts: outcomes,
       otherAlertsFired: [...spans].filter(([name, s]) => !(SECURITY_ALERTS as readonly string[]).includes(name) && s.firing.length > 0).map(([name]) => name),
       timeline: {
-        flaggedFraction: shift(summed(flagged), campaignStart),
-        raisedScoreShare: shift(summed(raised), campaignStart),
-        imagesPerSecond: shift(summed(images), campaignStart),
-        errorsPerSecond: shift(summed(errors), campaignStart),
-        suspects: shift(summed(suspects), campaignStart),
-        clusters: shift(summed(clusters), campaignStart),
+        flaggedFraction: shift(flagged, campaignStart),
+        raisedScoreShare: shift(raised, campaignStart),
+        imagesPerSecond: shift(images, campaignStart),
+        errorsPerSecond: shift(errors, campaignStart),
+        suspects: shift(suspects, campaignStart),
+        clusters: shift(clusters, campaignStart),
         alerts: Object.fromEntries([...spans].map(([name, s]) => [name, { pending: s.pending.map((x) => shiftSpan(x, campaignStart)), firing: s.firing.map((x) => shiftSpan(x, campaignStart)) }])),
         campaign: shiftSpan(campaign, campaignStart),
         record: { start: recordStart - campaignStart, end: recordEnd - campaignStart },
